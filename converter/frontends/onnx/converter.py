@@ -1,0 +1,295 @@
+"""ONNX → IR graph: walk the ONNX graph, call one handler per node.
+
+Handlers live in `frontends/onnx/ops/<family>.py`, one function per ONNX op,
+named like the op, called as `handler(ctx, *inputs, **attributes)` where
+missing optional inputs are None and attribute defaults sit in the signature.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
+from converter.ir.graph import Graph, Node, Value
+from converter.ir.types import ElementType, Shape
+from converter.ops.core import const, parameter
+
+Handler = Callable[..., "Value | list[Value | None] | tuple[Value | None, ...]"]
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+ELEMENT_TYPES = {
+    onnx.TensorProto.FLOAT: ElementType.f32,
+    onnx.TensorProto.DOUBLE: ElementType.f64,
+    onnx.TensorProto.FLOAT16: ElementType.f16,
+    onnx.TensorProto.BFLOAT16: ElementType.bf16,
+    onnx.TensorProto.INT64: ElementType.i64,
+    onnx.TensorProto.INT32: ElementType.i32,
+    onnx.TensorProto.INT16: ElementType.i16,
+    onnx.TensorProto.INT8: ElementType.i8,
+    onnx.TensorProto.UINT64: ElementType.u64,
+    onnx.TensorProto.UINT32: ElementType.u32,
+    onnx.TensorProto.UINT16: ElementType.u16,
+    onnx.TensorProto.UINT8: ElementType.u8,
+    onnx.TensorProto.BOOL: ElementType.boolean,
+}
+
+
+class Unsupported(Exception):
+    """Raised by a handler for a node it cannot express; becomes NodeConversionError."""
+
+
+def element_type(onnx_type: int) -> ElementType:
+    try:
+        return ELEMENT_TYPES[onnx_type]
+    except KeyError:
+        name = onnx.TensorProto.DataType.Name(onnx_type)
+        raise Unsupported(f"element type {name} is not supported") from None
+
+
+class OnnxContext:
+    """What a handler may look at: the node, the opset, and helpers to make constants."""
+
+    def __init__(self, source: str, opset: int, handlers: dict[str, Handler], outer: OnnxContext | None = None):
+        self.source = source
+        self.opset = opset
+        self.handlers = handlers
+        self.outer = outer
+        self.values: dict[str, Value] = {}
+        self.node: onnx.NodeProto = onnx.NodeProto()
+
+    def lookup(self, name: str) -> Value:
+        context: OnnxContext | None = self
+        while context is not None:
+            if name in context.values:
+                return context.values[name]
+            context = context.outer
+        raise InvalidModelError(f"{self.source}: tensor {name!r} is used before it is produced")
+
+    @property
+    def node_name(self) -> str:
+        return self.node.name or (self.node.output[0] if self.node.output else self.node.op_type)
+
+
+def convert_onnx(model: onnx.ModelProto, source: str, handlers: dict[str, Handler]) -> Graph:
+    opset = default_opset(model)
+    if model.functions:
+        model = onnx.inliner.inline_local_functions(model)
+    unsupported = find_unsupported(model.graph, handlers)
+    if unsupported:
+        raise UnsupportedOpsError(source, unsupported)
+    ctx = OnnxContext(source, opset, handlers)
+    return convert_graph(ctx, model.graph, name=model.graph.name or "model")
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    for entry in model.opset_import:
+        if entry.domain in DEFAULT_DOMAINS:
+            return entry.version
+    return 1
+
+
+def find_unsupported(graph: onnx.GraphProto, handlers: dict[str, Handler]) -> dict[str, list[str]]:
+    """Every op type without a handler (nested graphs too), with its node names."""
+    found: dict[str, list[str]] = {}
+    for node in graph.node:
+        if node.domain not in DEFAULT_DOMAINS:
+            key = f"{node.domain}.{node.op_type}"
+        elif node.op_type not in handlers:
+            key = node.op_type
+        else:
+            key = ""
+        if key:
+            found.setdefault(key, []).append(node.name or (node.output[0] if node.output else "?"))
+        for attribute in node.attribute:
+            for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
+                for op, names in find_unsupported(subgraph, handlers).items():
+                    found.setdefault(op, []).extend(names)
+    return found
+
+
+def convert_graph(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> Graph:
+    initializer_names = {t.name for t in graph.initializer} | {t.values.name for t in graph.sparse_initializer}
+    parameters: list[Node] = []
+    for value_info in graph.input:
+        if value_info.name in initializer_names:
+            continue
+        node = _parameter(ctx, value_info)
+        parameters.append(node)
+        ctx.values[value_info.name] = node.outputs[0]
+    for tensor in graph.initializer:
+        ctx.values[tensor.name] = _initializer(ctx, tensor)
+    for sparse in graph.sparse_initializer:
+        ctx.values[sparse.values.name] = const(_sparse_to_dense(sparse), name=sparse.values.name)
+
+    for node in topological_nodes(graph, set(ctx.values) | _outer_names(ctx)):
+        convert_node(ctx, node)
+
+    outputs = []
+    for value_info in graph.output:
+        value = ctx.lookup(value_info.name)
+        if value_info.name not in value.names:
+            value.names.append(value_info.name)
+        outputs.append(value)
+    return Graph(parameters, outputs, name)
+
+
+def convert_node(ctx: OnnxContext, node: onnx.NodeProto) -> None:
+    ctx.node = node
+    handler = ctx.handlers[node.op_type]
+    inputs = [ctx.lookup(name) if name else None for name in node.input]
+    attributes = {a.name: attribute_value(a) for a in node.attribute}
+    _check_attributes(ctx, handler, node, len(inputs), attributes)
+    try:
+        result = handler(ctx, *inputs, **attributes)
+    except Unsupported as error:
+        raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, str(error)) from None
+    except ConverterError:
+        raise
+    except (ValueError, TypeError, IndexError) as error:
+        raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, f"{type(error).__name__}: {error}") from error
+    outputs = list(result) if isinstance(result, (list, tuple)) else [result]
+    for index, output_name in enumerate(node.output):
+        if not output_name:
+            continue
+        if index >= len(outputs) or outputs[index] is None:
+            raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, f"output {index} is not supported")
+        value = outputs[index]
+        if not value.producer.name:
+            value.producer.name = ctx.node_name if len(node.output) == 1 else f"{ctx.node_name}:{index}"
+        if output_name not in value.names:
+            value.names.append(output_name)
+        ctx.values[output_name] = value
+
+
+@functools.cache
+def _signature(handler: Handler) -> inspect.Signature:
+    return inspect.signature(handler)
+
+
+def _check_attributes(ctx: OnnxContext, handler: Handler, node: onnx.NodeProto, num_inputs: int, attributes: dict[str, Any]) -> None:
+    signature = _signature(handler)
+    parameters = signature.parameters
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    keyword_only = {n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    if not accepts_any:
+        unknown = sorted(set(attributes) - keyword_only)
+        if unknown:
+            raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, f"unsupported attribute(s) {unknown}")
+    positional = [p for p in parameters.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)][1:]
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters.values())
+    required = [p for p in positional if p.default is inspect.Parameter.empty]
+    if num_inputs < len(required) or (not variadic and num_inputs > len(positional)):
+        raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, f"unexpected number of inputs ({num_inputs})")
+
+
+def attribute_value(attribute: onnx.AttributeProto) -> Any:
+    if attribute.ref_attr_name:
+        raise InvalidModelError(f"attribute {attribute.name!r} refers to a function attribute outside a function")
+    value = helper.get_attribute_value(attribute)
+    if attribute.type == onnx.AttributeProto.STRING:
+        return value.decode("utf-8")
+    if attribute.type == onnx.AttributeProto.STRINGS:
+        return [v.decode("utf-8") for v in value]
+    if attribute.type == onnx.AttributeProto.TENSOR:
+        return numpy_helper.to_array(value)
+    if attribute.type in (onnx.AttributeProto.INTS, onnx.AttributeProto.FLOATS):
+        return list(value)
+    return value
+
+
+def topological_nodes(graph: onnx.GraphProto, available: set[str]) -> list[onnx.NodeProto]:
+    """Nodes in an order where each reads only what is produced before it.
+
+    ONNX requires sorted nodes, but exporters do not always comply; keep the
+    file's order where it is valid.
+    """
+    produced = set(available)
+    pending = list(graph.node)
+    order: list[onnx.NodeProto] = []
+    while pending:
+        remaining = []
+        for node in pending:
+            needed = [n for n in node.input if n] + _subgraph_inputs(node)
+            if all(name in produced for name in needed):
+                order.append(node)
+                produced.update(node.output)
+            else:
+                remaining.append(node)
+        if len(remaining) == len(pending):
+            names = sorted({n for node in remaining for n in node.input if n and n not in produced})
+            raise InvalidModelError(f"graph {graph.name!r}: tensors {names[:5]} are never produced (or form a cycle)")
+        pending = remaining
+    return order
+
+
+def _subgraph_inputs(node: onnx.NodeProto) -> list[str]:
+    """Outer-scope names a node's subgraphs read (they must exist before the node)."""
+    names: list[str] = []
+    for attribute in node.attribute:
+        graphs = [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else list(attribute.graphs)
+        for subgraph in graphs:
+            local = {i.name for i in subgraph.input} | {t.name for t in subgraph.initializer}
+            for inner in subgraph.node:
+                local.update(inner.output)
+            for inner in subgraph.node:
+                names.extend(n for n in inner.input if n and n not in local)
+                names.extend(n for n in _subgraph_inputs(inner) if n not in local)
+            names.extend(o.name for o in subgraph.output if o.name not in local)
+    return names
+
+
+def _outer_names(ctx: OnnxContext) -> set[str]:
+    names: set[str] = set()
+    context = ctx.outer
+    while context is not None:
+        names.update(context.values)
+        context = context.outer
+    return names
+
+
+def _parameter(ctx: OnnxContext, value_info: onnx.ValueInfoProto) -> Node:
+    tensor_type = value_info.type.tensor_type
+    if not value_info.type.HasField("tensor_type"):
+        raise NodeConversionError(ctx.source, value_info.name, "input", "only tensor inputs are supported")
+    try:
+        etype = element_type(tensor_type.elem_type)
+    except Unsupported as error:
+        raise NodeConversionError(ctx.source, value_info.name, "input", str(error)) from None
+    if tensor_type.HasField("shape"):
+        dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim)
+        shape = Shape(dims)
+    else:
+        shape = Shape.dynamic_rank()
+    return parameter(value_info.name, etype, shape)
+
+
+def _initializer(ctx: OnnxContext, tensor: onnx.TensorProto) -> Value:
+    try:
+        element_type(tensor.data_type)
+        array = numpy_helper.to_array(tensor)
+    except Unsupported as error:
+        raise NodeConversionError(ctx.source, tensor.name, "initializer", str(error)) from None
+    except (ValueError, TypeError) as error:
+        raise InvalidModelError(f"{ctx.source}: initializer {tensor.name!r} is unreadable: {error}") from None
+    value = const(array, name=tensor.name)
+    value.names.append(tensor.name)
+    return value
+
+
+def _sparse_to_dense(sparse: onnx.SparseTensorProto) -> np.ndarray:
+    values = numpy_helper.to_array(sparse.values)
+    indices = numpy_helper.to_array(sparse.indices)
+    dense = np.zeros(tuple(sparse.dims), dtype=values.dtype)
+    if indices.ndim == 1:
+        dense.reshape(-1)[indices] = values
+    else:
+        dense[tuple(indices.T)] = values
+    return dense

@@ -1,0 +1,7 @@
+"""ONNX handlers for the misc family."""
+
+from __future__ import annotations
+
+from converter.frontends.onnx.converter import Handler
+
+HANDLERS: dict[str, Handler] = {}

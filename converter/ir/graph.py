@@ -1,0 +1,178 @@
+"""The graph core: values, nodes and graphs.
+
+A `Value` is a tensor produced by exactly one `Node` output. A `Graph` owns its
+Parameter nodes and the list of values it returns; its nodes are whatever the
+outputs reach, so dead code disappears by construction. Values and nodes are
+compared by identity, never by name. Constant arrays are read-only and shared
+between copies of a graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from converter.ir.types import ElementType, Shape, TensorType
+
+if TYPE_CHECKING:
+    from converter.ops.spec import OpSpec
+
+
+class Value:
+    """One output of one node: a tensor with a type and optional tensor names."""
+
+    __slots__ = ("type", "names", "producer", "index")
+
+    def __init__(self, type: TensorType, producer: Node, index: int, names: list[str] | None = None):
+        self.type = type
+        self.names: list[str] = list(names or [])
+        self.producer = producer
+        self.index = index
+
+    @property
+    def element_type(self) -> ElementType:
+        return self.type.element_type
+
+    @property
+    def shape(self) -> Shape:
+        return self.type.shape
+
+    @property
+    def const(self) -> np.ndarray | None:
+        """The array if this value comes straight from a Const node, else None."""
+        if self.producer.op.type == "Const":
+            return self.producer.attrs["value"]
+        return None
+
+    @property
+    def name(self) -> str:
+        return self.names[0] if self.names else f"{self.producer.name}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"Value({self.name}: {self.type})"
+
+
+class Node:
+    """An operation: an op spec, input values, attributes and output values.
+
+    `bodies` holds nested graphs of control-flow ops (If, Loop); `rt_info`
+    maps runtime-info attribute names serialized on the layer (e.g.
+    `decompression`) to their XML attributes (e.g. `{"version": "0"}`).
+    """
+
+    __slots__ = ("op", "name", "inputs", "attrs", "outputs", "rt_info", "bodies")
+
+    def __init__(
+        self,
+        op: OpSpec,
+        inputs: list[Value],
+        attrs: dict[str, Any],
+        name: str = "",
+        rt_info: dict[str, dict[str, str]] | None = None,
+        bodies: dict[str, Graph] | None = None,
+    ):
+        self.op = op
+        self.name = name
+        self.inputs = list(inputs)
+        self.attrs = attrs
+        self.outputs: list[Value] = []
+        self.rt_info: dict[str, dict[str, str]] = {k: dict(v) for k, v in (rt_info or {}).items()}
+        self.bodies: dict[str, Graph] = dict(bodies or {})
+
+    def __repr__(self) -> str:
+        return f"Node({self.op.type}-{self.op.version} {self.name!r})"
+
+
+class Graph:
+    """Parameters in, values out. Nodes are derived: those the outputs reach."""
+
+    def __init__(self, parameters: list[Node], outputs: list[Value], name: str = "model"):
+        self.name = name
+        self.parameters = list(parameters)
+        self.outputs = list(outputs)
+
+    @property
+    def inputs(self) -> list[Value]:
+        return [p.outputs[0] for p in self.parameters]
+
+    def nodes(self) -> list[Node]:
+        """All live nodes in a deterministic topological order.
+
+        Parameters come first in declaration order; the rest follow a
+        depth-first post-order from the outputs, inputs visited in order.
+        """
+        order: list[Node] = list(self.parameters)
+        seen: set[int] = {id(p) for p in self.parameters}
+        for root in self.outputs:
+            stack: list[tuple[Node, int]] = [(root.producer, 0)]
+            while stack:
+                node, next_input = stack.pop()
+                if id(node) in seen:
+                    continue
+                if next_input < len(node.inputs):
+                    stack.append((node, next_input + 1))
+                    producer = node.inputs[next_input].producer
+                    if id(producer) not in seen:
+                        stack.append((producer, 0))
+                    continue
+                seen.add(id(node))
+                order.append(node)
+        return order
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes())
+
+    def users(self) -> dict[Value, list[tuple[Node, int]]]:
+        """Map each value to the (node, input index) pairs that read it."""
+        result: dict[Value, list[tuple[Node, int]]] = {}
+        for node in self.nodes():
+            for index, value in enumerate(node.inputs):
+                result.setdefault(value, []).append((node, index))
+        return result
+
+    def replace_all_uses(self, old: Value, new: Value) -> None:
+        """Rewire every reader of `old` (and the graph outputs) to `new`.
+
+        Tensor names of `old` move to `new` when `old` was a graph output, so
+        the model keeps the output names its users look up.
+        """
+        if old is new:
+            return
+        for node in self.nodes():
+            node.inputs = [new if value is old else value for value in node.inputs]
+        if any(value is old for value in self.outputs):
+            self.outputs = [new if value is old else value for value in self.outputs]
+            for name in old.names:
+                if name not in new.names:
+                    new.names.append(name)
+
+    def copy(self) -> Graph:
+        """A structural copy: new nodes and values, shared (read-only) arrays."""
+        mapping: dict[int, Value] = {}
+        new_parameters: list[Node] = []
+        for node in self.nodes():
+            clone = Node(
+                node.op,
+                [mapping[id(v)] for v in node.inputs],
+                dict(node.attrs),
+                node.name,
+                node.rt_info,
+                {key: body.copy() for key, body in node.bodies.items()},
+            )
+            clone.outputs = [Value(v.type, clone, v.index, v.names) for v in node.outputs]
+            for old, new in zip(node.outputs, clone.outputs):
+                mapping[id(old)] = new
+            if node.op.type == "Parameter":
+                new_parameters.append(clone)
+        return Graph(new_parameters, [mapping[id(v)] for v in self.outputs], self.name)
+
+    def op_histogram(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for node in self.nodes():
+            counts[node.op.type] = counts.get(node.op.type, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def __repr__(self) -> str:
+        return f"Graph({self.name!r}, {len(self.parameters)} inputs, {len(self.outputs)} outputs)"

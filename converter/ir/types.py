@@ -1,0 +1,152 @@
+"""Element types and shapes, spelled the way OpenVINO IR spells them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+
+class ElementType(enum.Enum):
+    """An IR element type. The value is the IR spelling (`element_type="f32"`)."""
+
+    f64 = "f64"
+    f32 = "f32"
+    f16 = "f16"
+    bf16 = "bf16"
+    i64 = "i64"
+    i32 = "i32"
+    i16 = "i16"
+    i8 = "i8"
+    u64 = "u64"
+    u32 = "u32"
+    u16 = "u16"
+    u8 = "u8"
+    boolean = "boolean"
+
+    @property
+    def numpy(self) -> np.dtype:
+        return _NUMPY[self]
+
+    @property
+    def precision(self) -> str:
+        """The spelling used in a port's `precision` attribute."""
+        return _PRECISION[self]
+
+    @property
+    def is_float(self) -> bool:
+        return self in (ElementType.f64, ElementType.f32, ElementType.f16, ElementType.bf16)
+
+    @property
+    def is_integer(self) -> bool:
+        return not self.is_float and self is not ElementType.boolean
+
+    @property
+    def itemsize(self) -> int:
+        return self.numpy.itemsize
+
+    @staticmethod
+    def from_numpy(dtype: np.dtype | type) -> ElementType:
+        dtype = np.dtype(dtype)
+        for element_type, numpy_dtype in _NUMPY.items():
+            if numpy_dtype == dtype:
+                return element_type
+        raise ValueError(f"no IR element type for numpy dtype {dtype}")
+
+    @staticmethod
+    def from_precision(precision: str) -> ElementType:
+        for element_type, spelling in _PRECISION.items():
+            if spelling == precision:
+                return element_type
+        raise ValueError(f"unknown port precision {precision!r}")
+
+
+_NUMPY = {
+    ElementType.f64: np.dtype(np.float64),
+    ElementType.f32: np.dtype(np.float32),
+    ElementType.f16: np.dtype(np.float16),
+    ElementType.bf16: np.dtype(ml_dtypes.bfloat16),
+    ElementType.i64: np.dtype(np.int64),
+    ElementType.i32: np.dtype(np.int32),
+    ElementType.i16: np.dtype(np.int16),
+    ElementType.i8: np.dtype(np.int8),
+    ElementType.u64: np.dtype(np.uint64),
+    ElementType.u32: np.dtype(np.uint32),
+    ElementType.u16: np.dtype(np.uint16),
+    ElementType.u8: np.dtype(np.uint8),
+    ElementType.boolean: np.dtype(np.bool_),
+}
+
+_PRECISION = {
+    ElementType.f64: "FP64",
+    ElementType.f32: "FP32",
+    ElementType.f16: "FP16",
+    ElementType.bf16: "BF16",
+    ElementType.i64: "I64",
+    ElementType.i32: "I32",
+    ElementType.i16: "I16",
+    ElementType.i8: "I8",
+    ElementType.u64: "U64",
+    ElementType.u32: "U32",
+    ElementType.u16: "U16",
+    ElementType.u8: "U8",
+    ElementType.boolean: "BOOL",
+}
+
+
+Dim = int | None
+"""A dimension: a non-negative int when static, None when dynamic."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A tensor shape: `dims` is None when even the rank is unknown."""
+
+    dims: tuple[Dim, ...] | None
+
+    @staticmethod
+    def of(*dims: Dim) -> Shape:
+        return Shape(tuple(dims))
+
+    @staticmethod
+    def dynamic_rank() -> Shape:
+        return Shape(None)
+
+    @staticmethod
+    def dynamic(rank: int) -> Shape:
+        return Shape((None,) * rank)
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.dims is None else len(self.dims)
+
+    @property
+    def is_static(self) -> bool:
+        return self.dims is not None and all(d is not None for d in self.dims)
+
+    @property
+    def static(self) -> tuple[int, ...]:
+        if not self.is_static:
+            raise ValueError(f"shape {self} is not static")
+        return self.dims  # type: ignore[return-value]
+
+    def __getitem__(self, index: int) -> Dim:
+        if self.dims is None:
+            return None
+        return self.dims[index]
+
+    def __str__(self) -> str:
+        if self.dims is None:
+            return "..."
+        return "[" + ",".join("?" if d is None else str(d) for d in self.dims) + "]"
+
+
+@dataclass(frozen=True)
+class TensorType:
+    element_type: ElementType
+    shape: Shape
+
+    def __str__(self) -> str:
+        return f"{self.element_type.value}{self.shape}"

@@ -1,0 +1,55 @@
+"""Op specs, one module per family. `ALL_OPS` maps (type, opset) to the spec.
+
+Every family is listed here by hand: nothing registers itself.
+"""
+
+from __future__ import annotations
+
+from converter.ops import (
+    activation,
+    control,
+    conv,
+    core,
+    elementwise,
+    indexing,
+    matmul,
+    misc,
+    normalization,
+    pooling,
+    reduction,
+    resize,
+    rnn,
+    shape,
+)
+from converter.ops.spec import OpSpec
+
+FAMILIES = (
+    core,
+    elementwise,
+    activation,
+    conv,
+    pooling,
+    normalization,
+    matmul,
+    reduction,
+    shape,
+    indexing,
+    resize,
+    rnn,
+    control,
+    misc,
+)
+
+
+def _collect() -> dict[tuple[str, str], OpSpec]:
+    table: dict[tuple[str, str], OpSpec] = {}
+    for family in FAMILIES:
+        for op in family.OPS:
+            key = (op.type, op.version)
+            if key in table:
+                raise RuntimeError(f"op {key} is defined twice")
+            table[key] = op
+    return table
+
+
+ALL_OPS: dict[tuple[str, str], OpSpec] = _collect()

@@ -1,0 +1,7 @@
+"""TODO family: reduction."""
+
+from __future__ import annotations
+
+from converter.ops.spec import OpSpec
+
+OPS: tuple[OpSpec, ...] = ()

@@ -1,0 +1,8 @@
+"""Lowerings for the normalization family."""
+
+from __future__ import annotations
+
+from converter.ops.spec import OpSpec
+from converter.runtime.lowering.context import LoweringFn
+
+LOWERINGS: dict[OpSpec, LoweringFn] = {}

@@ -1,0 +1,171 @@
+"""Write a graph as OpenVINO IR v11: model.xml + model.bin, deterministic bytes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from converter.ir.graph import Graph, Node, Value
+from converter.serialize.attributes import (
+    escape_names,
+    format_attr,
+    format_partial_shape,
+    format_static_shape,
+)
+from converter.serialize.weights import WeightsWriter
+
+IR_VERSION = "11"
+
+
+def serialize(graph: Graph) -> tuple[bytes, bytes]:
+    """Return (xml bytes, bin bytes) for the graph."""
+    weights = WeightsWriter()
+    net = ET.Element("net", {"name": graph.name, "version": IR_VERSION})
+    write_body(graph, net, weights)
+    ET.indent(net, space="\t")
+    xml = b'<?xml version="1.0"?>\n' + ET.tostring(net, encoding="utf-8", xml_declaration=False) + b"\n"
+    return xml, weights.getvalue()
+
+
+def write_ir(graph: Graph, xml_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write NAME.xml and NAME.bin atomically: temporary files, then rename."""
+    xml_path = Path(xml_path)
+    bin_path = xml_path.with_suffix(".bin")
+    xml, weights = serialize(graph)
+    xml_path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(bin_path, weights)
+    _atomic_write(xml_path, xml)
+    return xml_path, bin_path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_body(graph: Graph, parent: ET.Element, weights: WeightsWriter) -> dict[int, int]:
+    """Append `<layers>` and `<edges>` for the graph; return node id -> layer id.
+
+    Result layers follow the nodes, one per graph output, in output order.
+    """
+    layers = ET.SubElement(parent, "layers")
+    nodes = graph.nodes()
+    layer_ids = {id(node): index for index, node in enumerate(nodes)}
+    names = _unique_layer_names(nodes)
+    edges: list[tuple[int, int, int, int]] = []
+
+    for node in nodes:
+        layer_id = layer_ids[id(node)]
+        layer = ET.SubElement(
+            layers,
+            "layer",
+            {"id": str(layer_id), "name": names[id(node)], "type": node.op.type, "version": node.op.version},
+        )
+        data = _data_attributes(node, weights)
+        if data:
+            ET.SubElement(layer, "data", data)
+        _write_rt_info(layer, node.rt_info)
+        for key, body in node.bodies.items():
+            _write_nested_body(layer, key, node, body, weights)
+        if node.inputs:
+            inputs = ET.SubElement(layer, "input")
+            for port, value in enumerate(node.inputs):
+                _write_port(inputs, port, value, with_names=False)
+                producer = value.producer
+                edges.append((layer_ids[id(producer)], len(producer.inputs) + value.index, layer_id, port))
+        if node.outputs:
+            outputs = ET.SubElement(layer, "output")
+            for value in node.outputs:
+                _write_port(outputs, len(node.inputs) + value.index, value, with_names=True)
+
+    taken = set(names.values())
+    for position, value in enumerate(graph.outputs):
+        layer_id = len(nodes) + position
+        name = _unique(f"{value.name}/sink_port_0", taken)
+        attributes = {"id": str(layer_id), "name": name, "type": "Result", "version": "opset1"}
+        if value.names:
+            attributes["output_names"] = escape_names(value.names)
+        layer = ET.SubElement(layers, "layer", attributes)
+        inputs = ET.SubElement(layer, "input")
+        _write_port(inputs, 0, value, with_names=False)
+        producer = value.producer
+        edges.append((layer_ids[id(producer)], len(producer.inputs) + value.index, layer_id, 0))
+
+    edges_element = ET.SubElement(parent, "edges")
+    for from_layer, from_port, to_layer, to_port in sorted(edges, key=lambda e: (e[2], e[3])):
+        ET.SubElement(
+            edges_element,
+            "edge",
+            {"from-layer": str(from_layer), "from-port": str(from_port), "to-layer": str(to_layer), "to-port": str(to_port)},
+        )
+    return layer_ids
+
+
+def _data_attributes(node: Node, weights: WeightsWriter) -> dict[str, str]:
+    if node.op.type == "Const":
+        array = node.attrs["value"]
+        offset, size = weights.add(array)
+        return {
+            "element_type": node.outputs[0].element_type.value,
+            "shape": format_static_shape(tuple(array.shape)),
+            "offset": str(offset),
+            "size": str(size),
+        }
+    if node.op.type == "Parameter":
+        return {
+            "shape": format_partial_shape(node.attrs["shape"]),
+            "element_type": node.attrs["element_type"].value,
+        }
+    return {attr.name: format_attr(attr, node.attrs[attr.name]) for attr in node.op.attrs}
+
+
+def _write_rt_info(layer: ET.Element, rt_info: dict[str, dict[str, str]]) -> None:
+    if not rt_info:
+        return
+    element = ET.SubElement(layer, "rt_info")
+    for name in sorted(rt_info):
+        ET.SubElement(element, "attribute", {"name": name, **rt_info[name]})
+
+
+def _write_port(parent: ET.Element, port_id: int, value: Value, with_names: bool) -> None:
+    attributes = {"id": str(port_id), "precision": value.element_type.precision}
+    if with_names and value.names:
+        attributes["names"] = escape_names(value.names)
+    port = ET.SubElement(parent, "port", attributes)
+    for dim in value.shape.dims or ():
+        ET.SubElement(port, "dim").text = "-1" if dim is None else str(dim)
+
+
+def _write_nested_body(layer: ET.Element, key: str, node: Node, body: Graph, weights: WeightsWriter) -> None:
+    from converter.serialize.bodies import write_port_map  # control-flow layers only
+
+    element = ET.SubElement(layer, key)
+    body_ids = write_body(body, element, weights)
+    write_port_map(layer, key, node, body, body_ids)
+
+
+def _unique_layer_names(nodes: list[Node]) -> dict[int, str]:
+    taken: set[str] = set()
+    names: dict[int, str] = {}
+    for index, node in enumerate(nodes):
+        base = node.name or f"{node.op.type}_{index}"
+        names[id(node)] = _unique(base, taken)
+    return names
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    name = base
+    suffix = 1
+    while name in taken:
+        name = f"{base}_{suffix}"
+        suffix += 1
+    taken.add(name)
+    return name

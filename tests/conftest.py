@@ -1,0 +1,47 @@
+"""Shared test fixtures: the end-to-end ONNX → IR → runtimes check."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+os.environ.setdefault("OPENVINO_TELEMETRY_DISABLE", "1")
+
+from converter import convert_model, save_model  # noqa: E402
+from converter.validate import compare, random_inputs, run_ir, run_onnxruntime  # noqa: E402
+
+
+def check_onnx_model(
+    model: onnx.ModelProto,
+    tmp_path: Path,
+    inputs: Sequence[np.ndarray] | None = None,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    backends: Sequence[str] = ("openvino", "onnxruntime"),
+) -> Path:
+    """Convert, write, reload and run the IR on each backend; compare with onnxruntime on the source."""
+    if inputs is None:
+        inputs = random_inputs(model)
+    expected = run_onnxruntime(model, inputs)
+    xml_path = tmp_path / "model.xml"
+    save_model(convert_model(model), xml_path)
+    for backend in backends:
+        actual = run_ir(xml_path, inputs, backend)
+        result = compare(expected, actual, rtol, atol)
+        assert result.ok, f"{backend}: {result.detail}"
+    return xml_path
+
+
+@pytest.fixture
+def check_onnx(tmp_path: Path):
+    """`check_onnx(model, inputs=None, rtol=1e-4, atol=1e-5)` → path of the IR written."""
+
+    def check(model: onnx.ModelProto, inputs=None, **kwargs):
+        return check_onnx_model(model, tmp_path, inputs, **kwargs)
+
+    return check
