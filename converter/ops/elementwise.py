@@ -30,8 +30,15 @@ def _unary(type_: str, function: Callable[[np.ndarray], np.ndarray], version: st
 Add = _binary("Add", np.add)
 Subtract = _binary("Subtract", np.subtract)
 Multiply = _binary("Multiply", np.multiply)
+Divide = OpSpec(
+    "Divide",
+    "opset1",
+    (AUTO_BROADCAST, Attr("m_pythondiv", AttrKind.BOOL, True)),
+    elementwise_binary(),
+    lambda inputs, attrs: [np.asarray(inputs[0] / inputs[1]).astype(inputs[0].dtype)],
+)
 
 Exp = _unary("Exp", np.exp)
 Sqrt = _unary("Sqrt", np.sqrt)
 
-OPS: tuple[OpSpec, ...] = (Add, Subtract, Multiply, Exp, Sqrt)
+OPS: tuple[OpSpec, ...] = (Add, Subtract, Multiply, Divide, Exp, Sqrt)

@@ -10,6 +10,7 @@ LOWERINGS: dict[OpSpec, LoweringFn] = {
     ops.Add: onnx_op("Add"),
     ops.Subtract: onnx_op("Sub"),
     ops.Multiply: onnx_op("Mul"),
+    ops.Divide: onnx_op("Div"),
     ops.Exp: onnx_op("Exp"),
     ops.Sqrt: onnx_op("Sqrt"),
 }
