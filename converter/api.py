@@ -12,7 +12,10 @@ from converter.ir.graph import Graph
 
 
 def convert_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
-    """Convert a model (a path or an in-memory onnx.ModelProto) to an in-memory IR graph."""
+    """Convert a model (a path or an in-memory onnx.ModelProto) to an in-memory IR graph.
+
+    An OpenVINO IR `.xml` path is read as it is (so IRs can be re-optimized).
+    """
     if isinstance(model, onnx.ModelProto):
         from converter.frontends import onnx as onnx_frontend
 
@@ -22,9 +25,11 @@ def convert_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
         from converter.frontends import onnx as onnx_frontend
 
         return onnx_frontend.convert(path)
+    if path.suffix.lower() == ".xml":
+        return read_model(path)
     if not path.exists():
         raise InvalidModelError(f"{path}: no such file")
-    raise InvalidModelError(f"{path}: unknown model format (supported: .onnx)")
+    raise InvalidModelError(f"{path}: unknown model format (supported: .onnx, OpenVINO IR .xml)")
 
 
 def save_model(graph: Graph, output_model: str | os.PathLike[str], compress_to_fp16: bool = False) -> tuple[Path, Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import onnx
 import pytest
 
 os.environ.setdefault("OPENVINO_TELEMETRY_DISABLE", "1")
+sys.path.insert(0, str(Path(__file__).parent))  # shared test models: `from models import ...`
 
 from converter import convert_model, save_model  # noqa: E402
 from converter.validate import compare, random_inputs, run_ir, run_onnxruntime  # noqa: E402

@@ -1,0 +1,132 @@
+"""The `irforge` command. Heavy frameworks are imported only inside commands.
+
+Exit codes: 0 ok, 2 bad input or unsupported model, 1 internal error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="irforge",
+    help="Convert trained models (ONNX) to OpenVINO IR v11, optimized and verified.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+stdout = Console()
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def convert(
+    model: Annotated[Path, typer.Argument(help="The model file (.onnx, or an IR .xml to rewrite).")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where NAME.xml and NAME.bin go.")] = Path("."),
+    name: Annotated[Optional[str], typer.Option("--name", help="Base name of the IR files (default: the model's file name).")] = None,
+) -> None:
+    """Convert MODEL to OpenVINO IR (NAME.xml + NAME.bin)."""
+    from converter import ConverterError, convert_model, save_model
+
+    base = name or model.stem
+    try:
+        graph = convert_model(model)
+        xml_path, bin_path = save_model(graph, output_dir / f"{base}.xml")
+    except ConverterError as error:
+        raise _fail(str(error), EXIT_BAD_INPUT) from None
+    except Exception as error:  # a bug: say so, keep the traceback for the report
+        console.print_exception()
+        raise _fail(f"internal error while converting {model}: {type(error).__name__}: {error}", EXIT_INTERNAL) from None
+    stdout.print(f"wrote {xml_path} and {bin_path} ({bin_path.stat().st_size:,} bytes of weights)", highlight=False)
+
+
+@app.command()
+def info(model: Annotated[Path, typer.Argument(help="The model file (.onnx or IR .xml).")]) -> None:
+    """Show MODEL's inputs, outputs, op histogram and unsupported ops."""
+    from converter import ConverterError
+
+    try:
+        if model.suffix.lower() == ".xml":
+            _info_ir(model)
+        elif model.suffix.lower() == ".onnx":
+            _info_onnx(model)
+        else:
+            raise _fail(f"{model}: unknown model format (supported: .onnx, OpenVINO IR .xml)", EXIT_BAD_INPUT)
+    except ConverterError as error:
+        raise _fail(str(error), EXIT_BAD_INPUT) from None
+
+
+def _info_onnx(model: Path) -> None:
+    import onnx
+
+    from converter.frontends.onnx.converter import default_opset, find_unsupported
+    from converter.frontends.onnx.loader import load_onnx
+    from converter.frontends.onnx.ops import HANDLERS
+
+    onnx_model = load_onnx(model)
+    graph = onnx_model.graph
+    initializers = {t.name for t in graph.initializer}
+    rows = []
+    for kind, infos in (("input", [i for i in graph.input if i.name not in initializers]), ("output", graph.output)):
+        for value_info in infos:
+            tensor_type = value_info.type.tensor_type
+            type_name = onnx.TensorProto.DataType.Name(tensor_type.elem_type).lower()
+            if tensor_type.HasField("shape"):
+                dims = [str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in tensor_type.shape.dim]
+                shape = "[" + ", ".join(dims) + "]"
+            else:
+                shape = "?"
+            rows.append((kind, value_info.name, type_name, shape))
+    histogram: dict[str, int] = {}
+    for node in graph.node:
+        key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+        histogram[key] = histogram.get(key, 0) + 1
+    unsupported = find_unsupported(graph, HANDLERS)
+    _print_info(model, rows, histogram, set(unsupported), f"opset {default_opset(onnx_model)}")
+
+
+def _info_ir(model: Path) -> None:
+    from converter import read_model
+
+    graph = read_model(model)
+    rows = [("input", v.name, v.element_type.value, str(v.shape)) for v in graph.inputs]
+    rows += [("output", v.name, v.element_type.value, str(v.shape)) for v in graph.outputs]
+    _print_info(model, rows, graph.op_histogram(), set(), "OpenVINO IR")
+
+
+def _print_info(model: Path, rows: list[tuple[str, str, str, str]], histogram: dict[str, int], unsupported: set[str], kind: str) -> None:
+    table = Table(title=f"{model.name}: inputs and outputs")
+    for column in ("kind", "name", "type", "shape"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    stdout.print(table)
+    ops_table = Table(title=f"{sum(histogram.values())} nodes, {kind}")
+    ops_table.add_column("op")
+    ops_table.add_column("count", justify="right")
+    ops_table.add_column("supported")
+    for op, count in sorted(histogram.items(), key=lambda item: (-item[1], item[0])):
+        ops_table.add_row(op, str(count), "no" if op in unsupported else "yes")
+    stdout.print(ops_table)
+    if unsupported:
+        stdout.print(f"unsupported ops: {', '.join(sorted(unsupported))}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point wrapper
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
