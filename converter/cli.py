@@ -124,6 +124,46 @@ def _print_info(model: Path, rows: list[tuple[str, str, str, str]], histogram: d
         stdout.print(f"unsupported ops: {', '.join(sorted(unsupported))}", highlight=False)
 
 
+@app.command()
+def zoo(
+    directory: Annotated[Path, typer.Argument(help="A directory of models (searched recursively).")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="One sub-folder per model, plus report.json.")] = Path("out"),
+) -> None:
+    """Convert and validate every model in DIRECTORY; one bad model never stops the others."""
+    import json
+
+    from rich.progress import Progress
+
+    from converter.zoo import convert_and_validate, find_models
+
+    models = find_models(directory)
+    if not models:
+        raise _fail(f"{directory}: no models found", EXIT_BAD_INPUT)
+    reports = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("converting", total=len(models))
+        for model in models:
+            progress.update(task, description=model.name)
+            reports.append(convert_and_validate(model, output_dir))
+            progress.advance(task)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "report.json").write_text(json.dumps([r.as_row() for r in reports], indent=1) + "\n")
+
+    table = Table(title=f"{len(models)} models from {directory}")
+    for column in ("model", "status", "seconds", "IR bytes", "max |diff|", "message"):
+        table.add_column(column)
+    for r in reports:
+        diff = ", ".join(f"{k} {v:.1e}" for k, v in r.max_abs_diff.items())
+        message = r.message.splitlines()[0] if r.message else ""
+        table.add_row(Path(r.model).name, r.status, f"{r.convert_seconds:.3f}", f"{r.bin_bytes:,}", diff, message[:80])
+    stdout.print(table)
+    stdout.print(f"report: {output_dir / 'report.json'}", highlight=False)
+    if any(r.status == "error" for r in reports):
+        raise typer.Exit(EXIT_INTERNAL)
+    if any(r.status != "ok" for r in reports):
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
 def main() -> None:  # pragma: no cover - console entry point wrapper
     sys.exit(app())
 
