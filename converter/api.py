@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import onnx
 
 from converter.errors import InvalidModelError
 from converter.ir.graph import Graph
+from converter.passes.manager import PipelineReport
 
 
-def convert_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
-    """Convert a model (a path or an in-memory onnx.ModelProto) to an in-memory IR graph.
-
-    An OpenVINO IR `.xml` path is read as it is (so IRs can be re-optimized).
-    """
+def load_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
+    """Frontend only: the model as an IR graph, before any optimization pass."""
     if isinstance(model, onnx.ModelProto):
         from converter.frontends import onnx as onnx_frontend
 
@@ -32,8 +31,46 @@ def convert_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
     raise InvalidModelError(f"{path}: unknown model format (supported: .onnx, OpenVINO IR .xml)")
 
 
+def optimize(
+    graph: Graph,
+    passes: Sequence[str] | None = None,
+    verify: bool = False,
+    config: str | os.PathLike[str] | None = None,
+) -> tuple[Graph, PipelineReport]:
+    """Run the pass pipeline (the config's, unless `passes` names one) and report per pass.
+
+    With `verify`, every pass is checked structurally and numerically against the
+    unoptimized graph; the first pass that breaks it raises PassVerificationError.
+    """
+    from converter.config import load_config
+    from converter.passes import resolve
+    from converter.passes.manager import run_pipeline
+
+    settings = load_config(config)
+    names = list(passes) if passes is not None else list(settings.passes)
+    tolerance = settings.tolerance("verify")
+    return run_pipeline(graph, resolve(names), verify=verify, rtol=tolerance.rtol, atol=tolerance.atol)
+
+
+def convert_model(
+    model: str | os.PathLike[str] | onnx.ModelProto,
+    passes: Sequence[str] | None = None,
+    verify: bool = False,
+) -> Graph:
+    """Convert a model (a path or an in-memory onnx.ModelProto) to an optimized in-memory IR graph.
+
+    `passes` overrides the configured pipeline (`[]` for none). An OpenVINO IR
+    `.xml` path is read and optimized too.
+    """
+    graph, _ = optimize(load_model(model), passes, verify)
+    return graph
+
+
 def save_model(graph: Graph, output_model: str | os.PathLike[str], compress_to_fp16: bool = False) -> tuple[Path, Path]:
-    """Write model.xml + model.bin (atomically). Returns both paths."""
+    """Write model.xml + model.bin (atomically). Returns both paths.
+
+    With `compress_to_fp16`, f32 weights are stored as f16 (see passes/compress_fp16.py).
+    """
     from converter.serialize.writer import write_ir
 
     if compress_to_fp16:

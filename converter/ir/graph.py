@@ -148,6 +148,31 @@ class Graph:
                 if name not in new.names:
                     new.names.append(name)
 
+    def replace_values(self, mapping: dict[Value, Value]) -> None:
+        """Rewire many values in one sweep (chains a→b→c resolve to c).
+
+        The replacement takes over the tensor names of what it replaces, so
+        outputs keep the names users look them up by.
+        """
+        if not mapping:
+            return
+
+        def resolve(value: Value) -> Value:
+            seen = 0
+            while value in mapping and seen <= len(mapping):
+                value = mapping[value]
+                seen += 1
+            return value
+
+        for old in mapping:
+            new = resolve(old)
+            for name in old.names:
+                if name not in new.names:
+                    new.names.append(name)
+        for node in self.nodes():
+            node.inputs = [resolve(value) for value in node.inputs]
+        self.outputs = [resolve(value) for value in self.outputs]
+
     def copy(self) -> Graph:
         """A structural copy: new nodes and values, shared (read-only) arrays."""
         mapping: dict[int, Value] = {}

@@ -1,0 +1,24 @@
+"""Optimization passes. Each is a function Graph -> Graph in its own module.
+
+`PASSES` names every pass irforge has; the order they run in is data, in
+`configs/default.yaml` (or `irforge convert --passes ...`), never implied here.
+"""
+
+from __future__ import annotations
+
+from converter.passes.eliminate import eliminate_duplicates, eliminate_noops
+from converter.passes.fold_constants import fold_constants
+from converter.passes.manager import PassFn
+
+PASSES: dict[str, PassFn] = {
+    "eliminate_noops": eliminate_noops,
+    "eliminate_duplicates": eliminate_duplicates,
+    "fold_constants": fold_constants,
+}
+
+
+def resolve(names: list[str]) -> list[tuple[str, PassFn]]:
+    unknown = [name for name in names if name not in PASSES]
+    if unknown:
+        raise KeyError(f"unknown pass(es) {unknown}; known: {', '.join(sorted(PASSES))}")
+    return [(name, PASSES[name]) for name in names]

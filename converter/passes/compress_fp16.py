@@ -1,0 +1,115 @@
+"""compress_fp16: store f32 weights as f16, decompressed to f32 on load.
+
+Each f32 Const becomes `Const f16 → Convert(f32)` with the `decompression`
+rt_info attribute, exactly as OpenVINO writes it, so operations still compute in
+f32 and the graph stays well-typed. As in OpenVINO, values beyond the f16 range
+are clamped, and a constant most of whose values (75%) are out of range stays
+f32. Beyond OpenVINO: scalars stay f32 (they save nothing and are often an
+epsilon that f16 would flush to zero), and `compress_fp16_guarded` measures each
+weight's effect on the outputs and keeps in f32 those that move them too far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from converter.ir.graph import Graph, Node, Value
+from converter.ir.types import ElementType
+from converter.ops.core import Convert, const
+
+F16_MAX = float(np.finfo(np.float16).max)
+KEEP_IF_OUT_OF_RANGE = 0.75
+DECOMPRESSION = {"decompression": {"version": "0"}}
+
+
+def compressible(node: Node) -> bool:
+    if node.op.type != "Const" or node.outputs[0].element_type is not ElementType.f32:
+        return False
+    array: np.ndarray = node.attrs["value"]
+    if array.size <= 1:
+        return False
+    finite = array[np.isfinite(array)]
+    out_of_range = np.count_nonzero(np.abs(finite) > F16_MAX) + (array.size - finite.size)
+    return out_of_range < KEEP_IF_OUT_OF_RANGE * array.size
+
+
+def compress_fp16(graph: Graph, keep_f32: Collection[str] = ()) -> Graph:
+    """Compress every compressible f32 Const except those named in `keep_f32`."""
+    mapping: dict[Value, Value] = {}
+    for node in graph.nodes():
+        if compressible(node) and node.name not in keep_f32:
+            mapping[node.outputs[0]] = _decompressed(node)
+    graph.replace_values(mapping)
+    return graph
+
+
+def _decompressed(node: Node) -> Value:
+    array = node.attrs["value"]
+    half = np.clip(array, -F16_MAX, F16_MAX).astype(np.float16)
+    stored = const(half, name=f"{node.name}_compressed" if node.name else "")
+    convert = Convert.node(stored, destination_type=ElementType.f32, name=node.name)
+    convert.rt_info = {key: dict(value) for key, value in DECOMPRESSION.items()}
+    return convert.outputs[0]
+
+
+@dataclass
+class GuardReport:
+    """What the accuracy guard decided: the weights it kept in f32 and why."""
+
+    kept_f32: dict[str, float] = field(default_factory=dict)  # weight name -> its max relative effect
+    final_max_relative: float = 0.0
+
+
+def compress_fp16_guarded(
+    graph: Graph,
+    inputs: Sequence[np.ndarray] | None = None,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> tuple[Graph, GuardReport]:
+    """Compress to f16 but keep in f32 the weights whose compression moves outputs beyond `rtol`.
+
+    The effect is measured on seeded random inputs (or `inputs`) as the largest
+    output change relative to the largest output magnitude. Weights are first
+    measured one at a time; if the survivors together still exceed the bound,
+    the most harmful are kept in f32 until the outputs are within it.
+    """
+    from converter.passes.manager import random_graph_inputs
+    from converter.runtime import execute
+
+    inputs = list(inputs) if inputs is not None else random_graph_inputs(graph, seed)
+    reference = execute(graph, inputs)
+    report = GuardReport()
+
+    def effect(keep: Collection[str]) -> float:
+        outputs = execute(compress_fp16(graph.copy(), keep), inputs)
+        return _relative_change(reference, outputs)
+
+    candidates = [n.name for n in graph.nodes() if compressible(n)]
+    if len(set(candidates)) != len(candidates):
+        raise ValueError("weights need unique names for the accuracy guard")
+    total = effect(())
+    if total > rtol:
+        effects = {name: effect([c for c in candidates if c != name]) for name in candidates}
+        keep = [name for name in candidates if effects[name] > rtol]
+        for name in sorted(set(candidates) - set(keep), key=lambda n: -effects[n]):
+            total = effect(keep)
+            if total <= rtol:
+                break
+            keep.append(name)
+        report.kept_f32 = {name: effects[name] for name in keep}
+    compressed = compress_fp16(graph, report.kept_f32)
+    report.final_max_relative = _relative_change(reference, execute(compressed, inputs))
+    return compressed, report
+
+
+def _relative_change(reference: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> float:
+    worst = 0.0
+    for expected, actual in zip(reference, outputs):
+        if expected.dtype.kind != "f" or expected.size == 0:
+            continue
+        scale = float(np.max(np.abs(expected))) or 1.0
+        worst = max(worst, float(np.max(np.abs(expected.astype(np.float64) - actual))) / scale)
+    return worst

@@ -1,0 +1,137 @@
+"""eliminate_noops and eliminate_duplicates: remove nodes that compute nothing new.
+
+Identity and Dropout never reach the IR (the frontend maps them to their input);
+these passes remove what conversion and other passes leave behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from converter.ir.graph import Graph, Node, Value
+from converter.ops import shape as shape_ops
+from converter.ops.core import const
+from converter.ops.spec import const_ints
+
+RESHAPE_LIKE = ("Reshape", "Squeeze", "Unsqueeze")
+NEUTRAL_CONSTANT = {"Add": 0.0, "Subtract": 0.0, "Multiply": 1.0, "Divide": 1.0}
+
+
+def eliminate_noops(graph: Graph) -> Graph:
+    mapping: dict[Value, Value] = {}
+    for node in graph.nodes():
+        node.inputs = [mapping.get(v, v) for v in node.inputs]
+        replacement = _noop_source(node)
+        if replacement is None:
+            replacement = _collapse_reshapes(node)
+        if replacement is not None and replacement is not node.outputs[0]:
+            mapping[node.outputs[0]] = replacement
+    graph.replace_values(mapping)
+    return graph
+
+
+def _same_static_shape(a: Value, b: Value) -> bool:
+    return a.shape.is_static and b.shape.is_static and a.shape.static == b.shape.static
+
+
+def _noop_source(node: Node) -> Value | None:
+    """The input this node passes through unchanged, or None."""
+    kind = node.op.type
+    if not node.inputs or len(node.outputs) != 1:
+        return None
+    source, output = node.inputs[0], node.outputs[0]
+    if source.element_type != output.element_type:
+        return None
+    if kind == "Convert":
+        return source
+    if kind == "Concat" and len(node.inputs) == 1:
+        return source
+    if kind in RESHAPE_LIKE + ("Broadcast", "Tile") and _same_static_shape(source, output):
+        return source
+    if kind == "Pad" and _same_static_shape(source, output) and _zero_pads(node):
+        return source
+    if kind in ("Slice", "StridedSlice") and _same_static_shape(source, output) and _unit_steps(node):
+        return source
+    if kind == "Transpose":
+        order = const_ints(node.inputs[1])
+        if order is not None and order == list(range(len(order))) and order:
+            return source
+    if kind in NEUTRAL_CONSTANT and source.element_type.is_float:
+        other = node.inputs[1].const
+        if other is not None and np.all(other == NEUTRAL_CONSTANT[kind]) and _same_static_shape(source, output):
+            return source
+    return None
+
+
+def _zero_pads(node: Node) -> bool:
+    begins, ends = const_ints(node.inputs[1]), const_ints(node.inputs[2])
+    return begins is not None and ends is not None and not any(begins) and not any(ends)
+
+
+def _unit_steps(node: Node) -> bool:
+    if len(node.inputs) < 4:
+        return True
+    steps = const_ints(node.inputs[3])
+    return steps is not None and all(step == 1 for step in steps)
+
+
+def _collapse_reshapes(node: Node) -> Value | None:
+    """Reshape-like after reshape-like: one Reshape from the first one's input."""
+    if node.op.type not in RESHAPE_LIKE:
+        return None
+    inner = node.inputs[0].producer
+    if inner.op.type not in RESHAPE_LIKE:
+        return None
+    source, output = inner.inputs[0], node.outputs[0]
+    if _same_static_shape(source, output):
+        return source
+    dims = output.shape.dims
+    if dims is None or sum(d is None for d in dims) > 1:
+        return None
+    pattern = [-1 if d is None else d for d in dims]
+    if 0 in pattern:
+        return None
+    reshaped = shape_ops.Reshape(source, const(np.array(pattern, dtype=np.int64)), special_zero=False, name=node.name)
+    return reshaped
+
+
+def eliminate_duplicates(graph: Graph) -> Graph:
+    """Common subexpressions: same op, same inputs, same attributes → computed once."""
+    seen: dict[Any, Node] = {}
+    mapping: dict[Value, Value] = {}
+    for node in graph.nodes():
+        node.inputs = [mapping.get(v, v) for v in node.inputs]
+        if node.op.type == "Parameter" or node.bodies:
+            continue
+        key = _node_key(node)
+        original = seen.get(key)
+        if original is None:
+            seen[key] = node
+            continue
+        for duplicate, kept in zip(node.outputs, original.outputs):
+            mapping[duplicate] = kept
+    graph.replace_values(mapping)
+    return graph
+
+
+def _node_key(node: Node) -> Any:
+    if node.op.type == "Const":
+        array = node.attrs["value"]
+        digest = hashlib.sha256(np.ascontiguousarray(array).tobytes()).digest()
+        return ("Const", str(array.dtype), array.shape, digest, _frozen(node.rt_info))
+    attrs = tuple(sorted((k, _frozen(v)) for k, v in node.attrs.items()))
+    return (node.op, tuple(id(v) for v in node.inputs), attrs, _frozen(node.rt_info))
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return (str(value.dtype), value.shape, value.tobytes())
+    return value
+

@@ -1,0 +1,64 @@
+"""fold_constants: evaluate nodes whose inputs are all constant.
+
+Uses the op's numpy kernel, or runs the single node in onnxruntime when the op
+has none. ShapeOf of a statically shaped tensor folds too. A result that would
+grow the .bin (larger than `max_new_bytes` and than its inputs together, e.g. a
+big Broadcast of a scalar) is left as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converter.ir.graph import Graph, Node, Value
+from converter.ops.core import const
+from converter.ops.spec import set_output_types
+
+MAX_NEW_BYTES = 64 * 1024
+
+
+def fold_constants(graph: Graph, max_new_bytes: int = MAX_NEW_BYTES) -> Graph:
+    mapping: dict[Value, Value] = {}
+    for node in graph.nodes():
+        if node.op.type in ("Parameter", "Const") or node.bodies or "decompression" in node.rt_info:
+            continue
+        inputs = [mapping.get(v, v) for v in node.inputs]
+        if any(new is not old for new, old in zip(inputs, node.inputs)):
+            node.inputs = inputs
+            set_output_types(node)  # constant inputs may make output shapes static
+        if node.op.type == "ShapeOf" and inputs[0].shape.is_static:
+            folded = [np.array(inputs[0].shape.static, dtype=node.outputs[0].element_type.numpy)]
+        elif inputs and all(v.const is not None for v in inputs):
+            arrays = [v.const for v in inputs]
+            folded = evaluate(node, inputs, arrays)
+            input_bytes = sum(a.nbytes for a in {id(a): a for a in arrays}.values())
+            output_bytes = sum(a.nbytes for a in folded)
+            if output_bytes > max_new_bytes and output_bytes > input_bytes:
+                continue
+        else:
+            continue
+        for value, array in zip(node.outputs, folded):
+            mapping[value] = const(_as_declared(node, value, array), name=node.name)
+    graph.replace_values(mapping)
+    return graph
+
+
+def evaluate(node: Node, inputs: list[Value], arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Outputs of `node` on constant inputs: its kernel, else onnxruntime on the lone node."""
+    if node.op.kernel is not None:
+        return [np.asarray(a) for a in node.op.kernel(arrays, node.attrs)]
+    from converter.runtime.onnxruntime_backend import OnnxRuntimeExecutable
+
+    clone = Node(node.op, inputs, node.attrs, node.name)
+    set_output_types(clone)
+    return OnnxRuntimeExecutable(Graph([], clone.outputs, "fold"))([])
+
+
+def _as_declared(node: Node, value: Value, array: np.ndarray) -> np.ndarray:
+    dtype = value.element_type.numpy
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    dims = value.shape.dims
+    if dims is not None and (len(dims) != array.ndim or any(d is not None and d != a for d, a in zip(dims, array.shape))):
+        raise ValueError(f"{node}: folded to shape {array.shape}, but its output is declared {value.shape}")
+    return np.ascontiguousarray(array)

@@ -1,0 +1,132 @@
+"""Run an ordered pipeline of passes, record what each did, optionally verify each one.
+
+With `verify=True` the graph is checked after every pass (types, shapes, no
+dangling values) and run on seeded random inputs against the unoptimized
+graph; the first pass that moves an output beyond tolerance is named.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from converter.errors import ConverterError
+from converter.ir.graph import Graph
+from converter.passes.check import GraphCheckError, check_graph
+
+PassFn = Callable[[Graph], Graph]
+
+NOT_COUNTED = ("Const", "Parameter")
+
+
+def op_count(graph: Graph) -> int:
+    """Layers other than Const, Parameter, Result and decompression Convert."""
+    return sum(
+        1
+        for node in graph.nodes()
+        if node.op.type not in NOT_COUNTED and "decompression" not in node.rt_info
+    )
+
+
+@dataclass
+class PassRecord:
+    name: str
+    ops_before: int
+    ops_after: int
+    removed: dict[str, int]
+    added: dict[str, int]
+    seconds: float
+    max_abs_diff: float | None = None
+
+
+@dataclass
+class PipelineReport:
+    records: list[PassRecord] = field(default_factory=list)
+
+    def rows(self) -> list[dict]:
+        return [record.__dict__ for record in self.records]
+
+
+class PassVerificationError(ConverterError):
+    """A pass broke the graph: its structure, or its outputs beyond tolerance."""
+
+    def __init__(self, pass_name: str, reason: str):
+        self.pass_name = pass_name
+        super().__init__(f"pass {pass_name!r} broke the model: {reason}")
+
+
+def run_pipeline(
+    graph: Graph,
+    passes: Sequence[tuple[str, PassFn]],
+    verify: bool = False,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    seed: int = 0,
+) -> tuple[Graph, PipelineReport]:
+    report = PipelineReport()
+    reference = _Reference(graph, seed) if verify else None
+    for name, pass_fn in passes:
+        before = graph.op_histogram()
+        ops_before = op_count(graph)
+        started = time.perf_counter()
+        graph = pass_fn(graph)
+        seconds = time.perf_counter() - started
+        after = graph.op_histogram()
+        record = PassRecord(
+            name,
+            ops_before,
+            op_count(graph),
+            dict(sorted((Counter(before) - Counter(after)).items())),
+            dict(sorted((Counter(after) - Counter(before)).items())),
+            round(seconds, 6),
+        )
+        if reference is not None:
+            try:
+                check_graph(graph)
+            except GraphCheckError as error:
+                raise PassVerificationError(name, str(error)) from None
+            record.max_abs_diff = reference.check(name, graph, rtol, atol)
+        report.records.append(record)
+    return graph, report
+
+
+class _Reference:
+    """Outputs of the unoptimized graph on seeded random inputs (onnxruntime backend)."""
+
+    def __init__(self, graph: Graph, seed: int):
+        from converter.runtime import execute
+
+        self.inputs = random_graph_inputs(graph, seed)
+        self.expected = execute(graph, self.inputs)
+
+    def check(self, pass_name: str, graph: Graph, rtol: float, atol: float) -> float:
+        from converter.runtime import execute
+        from converter.validate import compare
+
+        try:
+            actual = execute(graph, self.inputs)
+        except Exception as error:
+            raise PassVerificationError(pass_name, f"the graph no longer runs: {type(error).__name__}: {error}") from None
+        result = compare(self.expected, actual, rtol, atol)
+        if not result.ok:
+            raise PassVerificationError(pass_name, result.detail)
+        return max(result.max_abs, default=0.0)
+
+
+def random_graph_inputs(graph: Graph, seed: int = 0, dynamic_dim: int = 2) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for value in graph.inputs:
+        dims = [dynamic_dim if d is None else d for d in (value.shape.dims or ())]
+        dtype = value.element_type.numpy
+        if dtype.kind == "f":
+            arrays.append(rng.standard_normal(dims).astype(dtype))
+        elif dtype.kind == "b":
+            arrays.append(rng.integers(0, 2, dims).astype(bool))
+        else:
+            arrays.append(rng.integers(0, 10, dims).astype(dtype))
+    return arrays

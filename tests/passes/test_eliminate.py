@@ -1,0 +1,62 @@
+import numpy as np
+
+from converter.ir.graph import Graph
+from converter.ir.types import ElementType, Shape
+from converter.ops.activation import Relu
+from converter.ops.core import Convert, const, parameter
+from converter.ops.elementwise import Add, Multiply
+from converter.ops.shape import Concat, Reshape, Squeeze, Transpose, Unsqueeze
+from converter.passes.eliminate import eliminate_duplicates, eliminate_noops
+from pass_check import run_pass_checked, unchanged
+
+
+def _x(*dims):
+    return parameter("x", ElementType.f32, Shape.of(*dims))
+
+
+def test_removes_noops() -> None:
+    x = _x(2, 3)
+    v = Convert(x.outputs[0], destination_type=ElementType.f32)
+    v = Reshape(v, const(np.array([2, 3])), special_zero=False)
+    v = Transpose(v, const(np.array([0, 1])))
+    v = Squeeze(Unsqueeze(v, const(np.array([0]))), const(np.array([0])))
+    v = Concat(v, axis=0)
+    v = Multiply(Add(v, const(np.zeros((2, 3), np.float32))), const(np.float32(1)))
+    graph = Graph([x], [Relu(v)])
+    optimized = run_pass_checked(graph, eliminate_noops)
+    assert optimized.op_histogram() == {"Parameter": 1, "ReLU": 1}
+    assert optimized.outputs[0].producer.inputs[0] is optimized.inputs[0]
+
+
+def test_collapses_reshape_chains_with_dynamic_batch() -> None:
+    x = _x(None, 2, 3)
+    v = Reshape(x.outputs[0], const(np.array([0, 6])), special_zero=True)
+    v = Unsqueeze(v, const(np.array([1])))
+    graph = Graph([x], [Relu(v)])
+    optimized = run_pass_checked(graph, eliminate_noops)
+    assert optimized.op_histogram() == {"Const": 1, "Parameter": 1, "ReLU": 1, "Reshape": 1}
+
+
+def test_keeps_real_work() -> None:
+    x = _x(2, 3)
+    graph = Graph([x], [Relu(Transpose(Add(x.outputs[0], const(np.float32(0.5))), const(np.array([1, 0]))))])
+    assert unchanged(graph, eliminate_noops)
+
+
+def test_merges_duplicates() -> None:
+    x = _x(2, 3)
+    a = Relu(Add(x.outputs[0], const(np.ones(3, np.float32))))
+    b = Relu(Add(x.outputs[0], const(np.ones(3, np.float32))))
+    graph = Graph([x], [Multiply(a, b)])
+    optimized = run_pass_checked(graph, eliminate_duplicates)
+    assert optimized.op_histogram() == {"Add": 1, "Const": 1, "Multiply": 1, "Parameter": 1, "ReLU": 1}
+
+
+def test_outputs_keep_their_names_when_merged() -> None:
+    x = _x(3)
+    a, b = Relu(x.outputs[0]), Relu(x.outputs[0])
+    a.names.append("first")
+    b.names.append("second")
+    optimized = run_pass_checked(Graph([x], [a, b]), eliminate_duplicates)
+    assert optimized.outputs[0] is optimized.outputs[1]
+    assert optimized.outputs[0].names == ["first", "second"]
