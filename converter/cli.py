@@ -33,23 +33,67 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 @app.command()
 def convert(
-    model: Annotated[Path, typer.Argument(help="The model file (.onnx, or an IR .xml to rewrite).")],
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where NAME.xml and NAME.bin go.")] = Path("."),
+    model: Annotated[Path, typer.Argument(help="The model file (.onnx, or an IR .xml to re-optimize).")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="IRs go to OUTDIR/FP32/NAME.xml, OUTDIR/FP16/NAME.xml.")] = Path("."),
     name: Annotated[Optional[str], typer.Option("--name", help="Base name of the IR files (default: the model's file name).")] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision", help="Comma-separated: fp32, fp16 (default: the config's, both).")] = None,
+    passes: Annotated[Optional[str], typer.Option("--passes", help="Comma-separated pass list replacing the configured pipeline ('' for none).")] = None,
+    disable_pass: Annotated[Optional[list[str]], typer.Option("--disable-pass", help="Skip this pass (repeatable).")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the graph after every pass, structurally and numerically.")] = False,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Pipeline config YAML (default: configs/default.yaml).")] = None,
 ) -> None:
-    """Convert MODEL to OpenVINO IR (NAME.xml + NAME.bin)."""
-    from converter import ConverterError, convert_model, save_model
+    """Convert MODEL to optimized OpenVINO IR, in FP32 and FP16."""
+    from converter import ConverterError
+    from converter.api import load_model, optimize
+    from converter.config import PRECISIONS, load_config
+    from converter.passes.compress_fp16 import compress_fp16
+    from converter.serialize.writer import serialize, write_serialized
 
     base = name or model.stem
     try:
-        graph = convert_model(model)
-        xml_path, bin_path = save_model(graph, output_dir / f"{base}.xml")
+        settings = load_config(config)
+        precisions = _split_list(precision) if precision is not None else list(settings.precisions)
+        if not precisions or set(precisions) - set(PRECISIONS):
+            raise _fail(f"--precision takes a comma-separated list of {', '.join(PRECISIONS)}", EXIT_BAD_INPUT)
+        names = _split_list(passes) if passes is not None else list(settings.passes)
+        names = [p for p in names if p not in set(disable_pass or [])]
+        graph, report = optimize(load_model(model), names, verify=verify, config=config)
+        serialized = {}
+        for variant in precisions:
+            variant_graph = compress_fp16(graph.copy()) if variant == "fp16" else graph
+            serialized[variant] = serialize(variant_graph)
     except ConverterError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
+    except (KeyError, typer.Exit) as error:
+        if isinstance(error, typer.Exit):
+            raise
+        raise _fail(str(error).strip('"'), EXIT_BAD_INPUT) from None
     except Exception as error:  # a bug: say so, keep the traceback for the report
         console.print_exception()
         raise _fail(f"internal error while converting {model}: {type(error).__name__}: {error}", EXIT_INTERNAL) from None
-    stdout.print(f"wrote {xml_path} and {bin_path} ({bin_path.stat().st_size:,} bytes of weights)", highlight=False)
+
+    _print_pass_report(report)
+    for variant, (xml, weights) in serialized.items():
+        xml_path, bin_path = write_serialized(xml, weights, output_dir / variant.upper() / f"{base}.xml")
+        stdout.print(f"{variant.upper()}: wrote {xml_path} ({len(weights):,} bytes of weights)", highlight=False)
+
+
+def _split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _print_pass_report(report) -> None:
+    if not report.records:
+        return
+    table = Table(title="passes")
+    for column in ("pass", "ops", "removed", "added", "ms", "max |diff|"):
+        table.add_column(column)
+    for r in report.records:
+        removed = ", ".join(f"{k}×{v}" for k, v in r.removed.items())
+        added = ", ".join(f"{k}×{v}" for k, v in r.added.items())
+        diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
+        table.add_row(r.name, f"{r.ops_before} → {r.ops_after}", removed, added, f"{1000 * r.seconds:.1f}", diff)
+    stdout.print(table)
 
 
 @app.command()
@@ -150,12 +194,13 @@ def zoo(
     (output_dir / "report.json").write_text(json.dumps([r.as_row() for r in reports], indent=1) + "\n")
 
     table = Table(title=f"{len(models)} models from {directory}")
-    for column in ("model", "status", "seconds", "IR bytes", "max |diff|", "message"):
+    for column in ("model", "status", "seconds", "weights (bytes)", "max |diff|", "message"):
         table.add_column(column)
     for r in reports:
-        diff = ", ".join(f"{k} {v:.1e}" for k, v in r.max_abs_diff.items())
+        diff = "\n".join(f"{k} {v:.1e}" for k, v in r.max_abs_diff.items())
+        sizes = "\n".join(f"{k} {v:,}" for k, v in r.bin_bytes.items())
         message = r.message.splitlines()[0] if r.message else ""
-        table.add_row(Path(r.model).name, r.status, f"{r.convert_seconds:.3f}", f"{r.bin_bytes:,}", diff, message[:80])
+        table.add_row(Path(r.model).name, r.status, f"{r.convert_seconds:.3f}", sizes, diff, message[:80])
     stdout.print(table)
     stdout.print(f"report: {output_dir / 'report.json'}", highlight=False)
     if any(r.status == "error" for r in reports):

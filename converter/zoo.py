@@ -21,10 +21,10 @@ class ModelReport:
     status: str  # "ok", "mismatch", "rejected" (bad input / unsupported), "error" (irforge bug)
     message: str = ""
     xml: str = ""
-    bin_bytes: int = 0
+    bin_bytes: dict[str, int] = field(default_factory=dict)  # per precision
     source_bytes: int = 0
     convert_seconds: float = 0.0
-    max_abs_diff: dict[str, float] = field(default_factory=dict)
+    max_abs_diff: dict[str, float] = field(default_factory=dict)  # per "precision/backend"
 
     def as_row(self) -> dict:
         return asdict(self)
@@ -38,35 +38,43 @@ def convert_and_validate(
     model_path: Path,
     output_dir: Path,
     backends: tuple[str, ...] = ("onnxruntime", "openvino"),
-    rtol: float = 1e-4,
-    atol: float = 1e-5,
     seed: int = 0,
 ) -> ModelReport:
-    """Convert one model to OUTPUT_DIR/<stem>/<stem>.xml, reload it from disk, run it on each
-    backend and compare with the source model in its own framework (onnxruntime for ONNX)."""
+    """Convert one model to OUTPUT_DIR/<stem>/<PRECISION>/<stem>.xml for each configured precision,
+    reload each IR from disk, run it on each backend and compare with the source model run in
+    its own framework (onnxruntime for ONNX), at the configured tolerance of that precision."""
     from converter import convert_model, save_model
+    from converter.config import load_config
     from converter.frontends.onnx.loader import load_onnx
     from converter.validate import compare, random_inputs, run_ir, run_onnxruntime
 
     report = ModelReport(model=str(model_path), status="ok", source_bytes=model_path.stat().st_size)
     try:
+        settings = load_config()
         started = time.perf_counter()
         graph = convert_model(model_path)
-        xml_path, bin_path = save_model(graph, output_dir / model_path.stem / f"{model_path.stem}.xml")
+        written = {}
+        for precision in settings.precisions:
+            target = output_dir / model_path.stem / precision.upper() / f"{model_path.stem}.xml"
+            xml_path, bin_path = save_model(graph, target, compress_to_fp16=precision == "fp16")
+            written[precision] = xml_path
+            report.bin_bytes[precision] = bin_path.stat().st_size
         report.convert_seconds = round(time.perf_counter() - started, 4)
-        report.xml, report.bin_bytes = str(xml_path), bin_path.stat().st_size
+        report.xml = str(next(iter(written.values())))
 
         source = load_onnx(model_path)
         inputs = random_inputs(source, seed=seed)
         expected = run_onnxruntime(source, inputs)
         problems = []
-        for backend in backends:
-            if backend == "openvino" and not _openvino_available():
-                continue
-            result = compare(expected, run_ir(xml_path, inputs, backend), rtol, atol)
-            report.max_abs_diff[backend] = max(result.max_abs, default=0.0)
-            if not result.ok:
-                problems.append(f"{backend}: {result.detail}")
+        for precision, xml_path in written.items():
+            tolerance = settings.tolerance(precision)
+            for backend in backends:
+                if backend == "openvino" and not _openvino_available():
+                    continue
+                result = compare(expected, run_ir(xml_path, inputs, backend), tolerance.rtol, tolerance.atol)
+                report.max_abs_diff[f"{precision}/{backend}"] = max(result.max_abs, default=0.0)
+                if not result.ok:
+                    problems.append(f"{precision}/{backend}: {result.detail}")
         if problems:
             report.status, report.message = "mismatch", "; ".join(problems)
     except ConverterError as error:

@@ -31,9 +31,14 @@ def serialize(graph: Graph) -> tuple[bytes, bytes]:
 
 def write_ir(graph: Graph, xml_path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write NAME.xml and NAME.bin atomically: temporary files, then rename."""
+    xml, weights = serialize(graph)
+    return write_serialized(xml, weights, xml_path)
+
+
+def write_serialized(xml: bytes, weights: bytes, xml_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write already-serialized IR bytes atomically (bin first, then xml)."""
     xml_path = Path(xml_path)
     bin_path = xml_path.with_suffix(".bin")
-    xml, weights = serialize(graph)
     xml_path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(bin_path, weights)
     _atomic_write(xml_path, xml)

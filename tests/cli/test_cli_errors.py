@@ -34,7 +34,8 @@ def test_convert_writes_ir(tmp_path: Path) -> None:
     onnx.save(tiny_add_relu(), source)
     result = irforge("convert", str(source), "-o", str(tmp_path / "out"), "--name", "net")
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out" / "net.xml").exists() and (tmp_path / "out" / "net.bin").exists()
+    for variant in ("FP32", "FP16"):
+        assert (tmp_path / "out" / variant / "net.xml").exists() and (tmp_path / "out" / variant / "net.bin").exists()
 
 
 def test_truncated_onnx(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def written_ir(tmp_path: Path) -> Path:
     source = tmp_path / "tiny.onnx"
     onnx.save(tiny_add_relu(), source)
     assert irforge("convert", str(source), "-o", str(tmp_path / "ir")).returncode == 0
-    return tmp_path / "ir" / "tiny.xml"
+    return tmp_path / "ir" / "FP32" / "tiny.xml"
 
 
 def test_ir_with_short_bin(written_ir: Path, tmp_path: Path) -> None:
@@ -96,11 +97,11 @@ def test_failed_conversion_keeps_previous_output(tmp_path: Path) -> None:
     source = tmp_path / "m.onnx"
     onnx.save(tiny_add_relu(), source)
     assert irforge("convert", str(source), "-o", str(tmp_path / "out")).returncode == 0
-    before = (tmp_path / "out" / "m.xml").read_bytes()
+    before = (tmp_path / "out" / "FP32" / "m.xml").read_bytes()
     onnx.save(with_unknown_ops(), source)
     assert irforge("convert", str(source), "-o", str(tmp_path / "out")).returncode == 2
-    assert (tmp_path / "out" / "m.xml").read_bytes() == before
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["m.bin", "m.xml"]
+    assert (tmp_path / "out" / "FP32" / "m.xml").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out" / "FP32").iterdir()) == ["m.bin", "m.xml"]
 
 
 def test_help_does_not_import_heavy_frameworks() -> None:
