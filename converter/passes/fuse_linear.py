@@ -1,0 +1,157 @@
+"""fuse_linear: fold constant Multiply/Add chains into convolution and MatMul weights.
+
+Rules, applied to a fixed point in one topological sweep per round:
+- x - c → x + (-c) and x / c → x * (1/c) for float constants (so chains merge);
+- (x * a) * b → x * (a·b) and (x + a) + b → x + (a+b);
+- (x + b) * s → x * s + b·s (moves scales next to the convolution);
+- conv(x, W) * s → conv(x, W·s) for a per-output-channel or scalar s, for
+  Convolution, GroupConvolution, ConvolutionBackpropData and
+  GroupConvolutionBackpropData; MatMul(x, W) * s likewise for s along W's columns.
+A rule fires only when the intermediate value has no other reader.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converter.ir.graph import Graph, Node, Value
+from converter.ir.types import Shape
+from converter.ops.core import const
+from converter.ops.elementwise import Add, Multiply
+from converter.ops.spec import broadcast_dims
+from converter.passes.patterns import Users, single_use, split_constant
+
+CONVOLUTIONS = ("Convolution", "GroupConvolution", "ConvolutionBackpropData", "GroupConvolutionBackpropData")
+
+
+def fuse_linear(graph: Graph) -> Graph:
+    while _sweep(graph):
+        pass
+    return graph
+
+
+def _sweep(graph: Graph) -> bool:
+    users = graph.users()
+    mapping: dict[Value, Value] = {}
+    for node in graph.nodes():
+        if any(v in mapping for v in node.inputs):
+            continue  # its inputs changed this round: look again next round
+        replacement = _rewrite(node, users, graph)
+        if replacement is not None:
+            mapping[node.outputs[0]] = replacement
+    graph.replace_values(mapping)
+    return bool(mapping)
+
+
+def _rewrite(node: Node, users: Users, graph: Graph) -> Value | None:
+    kind = node.op.type
+    if kind not in ("Add", "Subtract", "Multiply", "Divide") or not node.outputs[0].element_type.is_float:
+        return None
+    split = split_constant(node)
+    if split is None:
+        return None
+    x, c = split
+    out = node.outputs[0]
+    if kind == "Subtract" and node.inputs[1].const is not None:
+        return Add(x, const(np.negative(c)), name=node.name)
+    if kind == "Divide" and node.inputs[1].const is not None and np.all(c != 0):
+        return Multiply(x, const((1.0 / c.astype(np.float64)).astype(c.dtype)), name=node.name)
+    if kind not in ("Add", "Multiply") or not single_use(users, graph, x):
+        return None
+    inner = x.producer
+    if inner.op.type == kind and (inner_split := split_constant(inner)) is not None:
+        y, d = inner_split
+        merged = np.add(c, d) if kind == "Add" else np.multiply(c, d)
+        if _keeps_shape(y, merged, out):
+            op = Add if kind == "Add" else Multiply
+            return op(y, const(merged.astype(c.dtype)), name=node.name)
+    if kind == "Multiply" and inner.op.type == "Add" and (inner_split := split_constant(inner)) is not None:
+        y, bias = inner_split
+        if _keeps_shape(y, c, out) and _keeps_shape(y, bias * c, out):
+            return Add(Multiply(y, const(c), name=f"{node.name}/scale"), const((bias * c).astype(c.dtype)), name=node.name)
+    if kind == "Multiply":
+        return _scale_weights(inner, c, out)
+    return None
+
+
+def _keeps_shape(x: Value, constant_value: np.ndarray, out: Value) -> bool:
+    """x ⊙ constant still has exactly the original output's shape."""
+    try:
+        result = broadcast_dims(x.shape, Shape(tuple(constant_value.shape)))
+    except ValueError:
+        return False
+    return result.dims == out.shape.dims
+
+
+def _scale_weights(node: Node, scale: np.ndarray, out: Value) -> Value | None:
+    """conv(x, W) * s → conv(x, W·s); MatMul(x, W) * s → MatMul(x, W·s)."""
+    if node.op.type in CONVOLUTIONS:
+        return _scale_convolution(node, scale, out)
+    if node.op.type == "MatMul":
+        return _scale_matmul(node, scale, out)
+    return None
+
+
+def _per_channel(scale: np.ndarray, out: Value, axis: int) -> np.ndarray | None:
+    """The scale as a vector over `axis` of `out` (length 1 for a scalar), or None."""
+    rank = out.shape.rank
+    if rank is None or scale.ndim > rank:
+        return None
+    padded = scale.reshape((1,) * (rank - scale.ndim) + scale.shape)
+    if any(size != 1 for position, size in enumerate(padded.shape) if position != axis):
+        return None
+    return padded.reshape(-1)
+
+
+def _scale_convolution(node: Node, scale: np.ndarray, out: Value) -> Value | None:
+    weights = node.inputs[1].const
+    vector = _per_channel(scale, out, axis=1)
+    if weights is None or vector is None:
+        return None
+    kind = node.op.type
+    # Where the output channels sit in each weight layout.
+    if kind == "Convolution":
+        shape = (-1,) + (1,) * (weights.ndim - 1)
+        groups_shape = None
+    elif kind == "ConvolutionBackpropData":
+        shape = (1, -1) + (1,) * (weights.ndim - 2)
+        groups_shape = None
+    elif kind == "GroupConvolution":
+        groups_shape = (weights.shape[0], weights.shape[1]) + (1,) * (weights.ndim - 2)
+    else:  # GroupConvolutionBackpropData: [G, C_in/G, C_out/G, k...]
+        groups_shape = (weights.shape[0], 1, weights.shape[2]) + (1,) * (weights.ndim - 3)
+    if groups_shape is not None:
+        channels = int(np.prod(groups_shape))
+        factor = np.broadcast_to(vector, (channels,)).reshape(groups_shape) if vector.size in (1, channels) else None
+    else:
+        factor = vector.reshape(shape)
+    if factor is None:
+        return None
+    try:
+        scaled = (weights.astype(np.float64) * factor).astype(weights.dtype)
+    except ValueError:
+        return None
+    if scaled.shape != weights.shape:
+        return None
+    clone = node.op.node(node.inputs[0], const(scaled), *node.inputs[2:], name=node.name, **node.attrs)
+    return clone.outputs[0]
+
+
+def _scale_matmul(node: Node, scale: np.ndarray, out: Value) -> Value | None:
+    weights = node.inputs[1].const
+    rank = out.shape.rank
+    if weights is None or rank is None or weights.ndim < 2:
+        return None
+    vector = _per_channel(scale, out, axis=rank - 1)
+    if vector is None:
+        return None
+    column_axis = -2 if node.attrs["transpose_b"] else -1
+    factor_shape = [1] * weights.ndim
+    factor_shape[column_axis] = -1 if vector.size > 1 else 1
+    try:
+        scaled = (weights.astype(np.float64) * vector.reshape(factor_shape)).astype(weights.dtype)
+    except ValueError:
+        return None
+    if scaled.shape != weights.shape:
+        return None
+    return node.op(node.inputs[0], const(scaled), name=node.name, **node.attrs)

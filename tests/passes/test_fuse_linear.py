@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from converter.ir.graph import Graph
+from converter.ir.types import ElementType, Shape
+from converter.ops.activation import Relu
+from converter.ops.conv import Convolution, ConvolutionBackpropData, GroupConvolution, GroupConvolutionBackpropData
+from converter.ops.core import const, parameter
+from converter.ops.elementwise import Add, Divide, Multiply, Subtract
+from converter.ops.shape import Pad
+from converter.passes.fuse_linear import fuse_linear
+from converter.passes.fuse_pad import fuse_pad_into_convolution
+from pass_check import run_pass_checked, unchanged
+
+RNG = np.random.default_rng(0)
+
+
+def _rand(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def _conv(x, kind: str, channels_in=4, channels_out=6, groups=2):
+    conv_attrs = dict(strides=(1, 1), pads_begin=(1, 1), pads_end=(1, 1), dilations=(1, 1))
+    if kind == "Convolution":
+        return Convolution(x, const(_rand(channels_out, channels_in, 3, 3)), **conv_attrs)
+    if kind == "GroupConvolution":
+        return GroupConvolution(x, const(_rand(groups, channels_out // groups, channels_in // groups, 3, 3)), **conv_attrs)
+    if kind == "ConvolutionBackpropData":
+        return ConvolutionBackpropData(x, const(_rand(channels_in, channels_out, 3, 3)), **conv_attrs)
+    return GroupConvolutionBackpropData(x, const(_rand(groups, channels_in // groups, channels_out // groups, 3, 3)), **conv_attrs)
+
+
+KINDS = ["Convolution", "GroupConvolution", "ConvolutionBackpropData", "GroupConvolutionBackpropData"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_conv_bias_scale_shift_fold_into_weights(kind: str) -> None:
+    x = parameter("x", ElementType.f32, Shape.of(None, 4, 5, 5))
+    v = _conv(x.outputs[0], kind)
+    v = Add(v, const(_rand(1, 6, 1, 1)))
+    v = Multiply(v, const(_rand(1, 6, 1, 1)))
+    v = Subtract(v, const(_rand(1, 6, 1, 1)))
+    v = Divide(v, const(np.full((1, 6, 1, 1), 3.0, np.float32)))
+    optimized = run_pass_checked(Graph([x], [Relu(v)]), fuse_linear, rtol=1e-5, atol=1e-5)
+    assert optimized.op_histogram() == {"Add": 1, "Const": 2, kind: 1, "Parameter": 1, "ReLU": 1}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    kind=st.sampled_from(KINDS),
+    scale_shape=st.sampled_from([(), (1,), (1, 1, 1, 1), (1, 6, 1, 1), (6, 1, 1)]),
+    scale_first=st.booleans(),
+)
+def test_any_per_channel_or_scalar_scale_folds(kind: str, scale_shape: tuple, scale_first: bool) -> None:
+    x = parameter("x", ElementType.f32, Shape.of(2, 4, 5, 5))
+    conv = _conv(x.outputs[0], kind)
+    scale = const((RNG.random(scale_shape) + 0.5).astype(np.float32))
+    v = Multiply(scale, conv) if scale_first else Multiply(conv, scale)
+    optimized = run_pass_checked(Graph([x], [v]), fuse_linear, rtol=1e-5, atol=1e-5)
+    assert "Multiply" not in optimized.op_histogram()
+
+
+def test_scale_over_spatial_dims_is_not_folded() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(1, 4, 5, 5))
+    v = Multiply(_conv(x.outputs[0], "Convolution"), const(_rand(1, 1, 5, 5)))
+    assert unchanged(Graph([x], [v]), fuse_linear)
+
+
+def test_conv_output_read_twice_is_not_folded() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(1, 4, 5, 5))
+    conv = _conv(x.outputs[0], "Convolution")
+    graph = Graph([x], [Multiply(conv, const(_rand(1, 6, 1, 1))), Relu(conv)])
+    assert unchanged(graph, fuse_linear)
+
+
+def test_pad_folds_into_convolution() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(1, 4, 5, 5))
+    padded = Pad(x.outputs[0], const(np.array([0, 0, 1, 2])), const(np.array([0, 0, 2, 0])), const(np.float32(0)), pad_mode="constant")
+    graph = Graph([x], [_conv(padded, "Convolution")])
+    optimized = run_pass_checked(graph, fuse_pad_into_convolution)
+    conv = optimized.outputs[0].producer
+    assert "Pad" not in optimized.op_histogram()
+    assert conv.attrs["pads_begin"] == (2, 3) and conv.attrs["pads_end"] == (3, 1)
+
+
+@pytest.mark.parametrize("mode, value, begins", [("reflect", 0.0, [0, 0, 1, 1]), ("constant", 1.0, [0, 0, 1, 1]), ("constant", 0.0, [0, 1, 1, 1])])
+def test_pad_that_is_not_zero_spatial_padding_stays(mode: str, value: float, begins: list[int]) -> None:
+    x = parameter("x", ElementType.f32, Shape.of(1, 4 - begins[1], 5, 5))
+    padded = Pad(x.outputs[0], const(np.array(begins)), const(np.array([0, 0, 1, 1])), const(np.float32(value)), pad_mode=mode)
+    graph = Graph([x], [_conv(padded, "Convolution")])
+    assert unchanged(graph, fuse_pad_into_convolution)
