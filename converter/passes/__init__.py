@@ -7,13 +7,21 @@
 from __future__ import annotations
 
 from converter.passes.eliminate import eliminate_duplicates, eliminate_noops
+from converter.passes.fold_batchnorm import fold_batchnorm
 from converter.passes.fold_constants import fold_constants
+from converter.passes.fuse_linear import fuse_linear
+from converter.passes.fuse_pad import fuse_pad_into_convolution
+from converter.passes.fuse_transpose_matmul import fuse_transpose_into_matmul
 from converter.passes.manager import PassFn
 
 PASSES: dict[str, PassFn] = {
     "eliminate_noops": eliminate_noops,
     "eliminate_duplicates": eliminate_duplicates,
     "fold_constants": fold_constants,
+    "fold_batchnorm": fold_batchnorm,
+    "fuse_linear": fuse_linear,
+    "fuse_pad_into_convolution": fuse_pad_into_convolution,
+    "fuse_transpose_into_matmul": fuse_transpose_into_matmul,
 }
 
 
