@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from converter.ops import (
     activation,
+    attention,
     control,
     conv,
     core,
@@ -36,6 +37,7 @@ FAMILIES = (
     indexing,
     resize,
     rnn,
+    attention,
     control,
     misc,
 )

@@ -13,6 +13,7 @@ from converter.ir.graph import Graph, Value
 from converter.ops.spec import OpSpec
 from converter.runtime.lowering import (
     activation,
+    attention,
     control,
     conv,
     core,
@@ -29,7 +30,7 @@ from converter.runtime.lowering import (
 )
 from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE, ONNX_OPSET, LoweringContext, LoweringFn
 
-FAMILIES = (core, elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, control, misc)
+FAMILIES = (core, elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, attention, control, misc)
 
 LOWERINGS: dict[OpSpec, LoweringFn] = {op: fn for family in FAMILIES for op, fn in family.LOWERINGS.items()}
 
