@@ -137,7 +137,7 @@ def _info_onnx(model: Path) -> None:
     for node in graph.node:
         key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
         histogram[key] = histogram.get(key, 0) + 1
-    unsupported = find_unsupported(graph, HANDLERS)
+    unsupported = find_unsupported(graph, HANDLERS, default_opset(onnx_model))
     _print_info(model, rows, histogram, set(unsupported), f"opset {default_opset(onnx_model)}")
 
 

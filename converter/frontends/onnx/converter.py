@@ -19,6 +19,7 @@ from onnx import helper, numpy_helper
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
 from converter.ir.graph import Graph, Node, Value
 from converter.ir.types import ElementType, Shape
+from converter.frontends.onnx.functions import bind_attributes, body_opset, can_expand, function_body
 from converter.ops.core import const, parameter
 
 Handler = Callable[..., "Value | list[Value | None] | tuple[Value | None, ...]"]
@@ -82,7 +83,7 @@ def convert_onnx(model: onnx.ModelProto, source: str, handlers: dict[str, Handle
     opset = default_opset(model)
     if model.functions:
         model = onnx.inliner.inline_local_functions(model)
-    unsupported = find_unsupported(model.graph, handlers)
+    unsupported = find_unsupported(model.graph, handlers, opset)
     if unsupported:
         raise UnsupportedOpsError(source, unsupported)
     ctx = OnnxContext(source, opset, handlers)
@@ -96,13 +97,13 @@ def default_opset(model: onnx.ModelProto) -> int:
     return 1
 
 
-def find_unsupported(graph: onnx.GraphProto, handlers: dict[str, Handler]) -> dict[str, list[str]]:
-    """Every op type without a handler (nested graphs too), with its node names."""
+def find_unsupported(graph: onnx.GraphProto, handlers: dict[str, Handler], opset: int) -> dict[str, list[str]]:
+    """Every op type without a handler or a function body (nested graphs too), with its node names."""
     found: dict[str, list[str]] = {}
     for node in graph.node:
         if node.domain not in DEFAULT_DOMAINS:
             key = f"{node.domain}.{node.op_type}"
-        elif node.op_type not in handlers:
+        elif node.op_type not in handlers and not can_expand(node.op_type, opset):
             key = node.op_type
         else:
             key = ""
@@ -110,7 +111,7 @@ def find_unsupported(graph: onnx.GraphProto, handlers: dict[str, Handler]) -> di
             found.setdefault(key, []).append(node.name or (node.output[0] if node.output else "?"))
         for attribute in node.attribute:
             for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
-                for op, names in find_unsupported(subgraph, handlers).items():
+                for op, names in find_unsupported(subgraph, handlers, opset).items():
                     found.setdefault(op, []).extend(names)
     return found
 
@@ -143,18 +144,22 @@ def convert_graph(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> Graph:
 
 def convert_node(ctx: OnnxContext, node: onnx.NodeProto) -> None:
     ctx.node = node
-    handler = ctx.handlers[node.op_type]
     inputs = [ctx.lookup(name) if name else None for name in node.input]
-    attributes = {a.name: attribute_value(a) for a in node.attribute}
-    _check_attributes(ctx, handler, node, len(inputs), attributes)
+    handler = ctx.handlers.get(node.op_type)
     try:
-        result = handler(ctx, *inputs, **attributes)
+        if handler is None:
+            result = expand_function(ctx, node, inputs)
+        else:
+            attributes = {a.name: attribute_value(a) for a in node.attribute}
+            _check_attributes(ctx, handler, node, len(inputs), attributes)
+            result = handler(ctx, *inputs, **attributes)
     except Unsupported as error:
         raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, str(error)) from None
     except ConverterError:
         raise
     except (ValueError, TypeError, IndexError) as error:
         raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, f"{type(error).__name__}: {error}") from error
+    ctx.node = node
     outputs = list(result) if isinstance(result, (list, tuple)) else [result]
     for index, output_name in enumerate(node.output):
         if not output_name:
@@ -167,6 +172,29 @@ def convert_node(ctx: OnnxContext, node: onnx.NodeProto) -> None:
         if output_name not in value.names:
             value.names.append(output_name)
         ctx.values[output_name] = value
+
+
+def expand_function(ctx: OnnxContext, node: onnx.NodeProto, inputs: list[Value | None]) -> list[Value | None]:
+    """Convert the op's ONNX function body in place of the op (see functions.py)."""
+    body = function_body(node, ctx.opset, inputs)
+    if body is None:
+        raise Unsupported("no handler and no ONNX function body for this op")
+    inner = OnnxContext(ctx.source, body_opset(body, ctx.opset), ctx.handlers)
+    absent = set()
+    for formal, value in zip(body.input, list(inputs) + [None] * len(body.input)):
+        if value is None:
+            absent.add(formal)
+        else:
+            inner.values[formal] = value
+    absent.update(body.input[len(inputs):])
+    prefix = ctx.node_name
+    for index, inner_node in enumerate(bind_attributes(body, node)):
+        for position, name in enumerate(inner_node.input):
+            if name in absent:
+                inner_node.input[position] = ""
+        inner_node.name = f"{prefix}/{inner_node.name or inner_node.op_type + str(index)}"
+        convert_node(inner, inner_node)
+    return [inner.values.get(name) for name in body.output]
 
 
 @functools.cache
