@@ -1,7 +1,131 @@
-"""ONNX handlers for the indexing family."""
+"""ONNX indexing ops → IR indexing ops.
+
+Slice, Gather, GatherElements, GatherND, ScatterElements (and its deprecated
+alias Scatter), ScatterND, ReverseSequence, Compress, Trilu.
+"""
 
 from __future__ import annotations
 
-from converter.frontends.onnx.converter import Handler
+import numpy as np
 
-HANDLERS: dict[str, Handler] = {}
+from converter.frontends.onnx.converter import OnnxContext, Unsupported
+from converter.frontends.onnx.ops.shape import checked_axis, i64
+from converter.ir.graph import Value
+from converter.ops import indexing as ops
+from converter.ops import shape as shape_ops
+from converter.ops.core import Convert, ShapeOf, const
+from converter.ops.spec import const_ints
+
+
+def _same_int_type(value: Value, like: Value) -> Value:
+    return value if value.element_type is like.element_type else Convert(value, destination_type=like.element_type)
+
+
+def Slice(
+    ctx: OnnxContext,
+    data: Value,
+    starts_input: Value | None = None,
+    ends_input: Value | None = None,
+    axes_input: Value | None = None,
+    steps_input: Value | None = None,
+    *,
+    starts: list[int] | None = None,
+    ends: list[int] | None = None,
+    axes: list[int] | None = None,
+) -> Value:
+    if ctx.opset < 10:
+        if starts is None or ends is None:
+            raise Unsupported("Slice needs starts and ends")
+        begin, stop = i64(starts), i64(ends)
+        axes_value = None if axes is None else i64(axes)
+        steps_value = None
+    else:
+        if starts_input is None or ends_input is None:
+            raise Unsupported("Slice needs starts and ends")
+        begin, stop = starts_input, _same_int_type(ends_input, starts_input)
+        axes_value, steps_value = axes_input, steps_input
+    if steps_value is None:
+        steps_value = _ones_like(begin)
+    else:
+        steps_value = _same_int_type(steps_value, begin)
+        if 0 in (const_ints(steps_value) or []):
+            raise Unsupported("Slice: a step is 0")
+    if axes_value is None:
+        return ops.Slice(data, begin, stop, steps_value)
+    return ops.Slice(data, begin, stop, steps_value, axes_value)
+
+
+def _ones_like(starts: Value) -> Value:
+    count = starts.shape[0] if starts.shape.rank == 1 else None
+    if count is not None:
+        return const(np.ones(count, dtype=starts.element_type.numpy))
+    one = const(np.array(1, dtype=starts.element_type.numpy))
+    return shape_ops.Broadcast(one, ShapeOf(starts), mode="numpy")
+
+
+def Gather(ctx: OnnxContext, data: Value, indices: Value, *, axis: int = 0) -> Value:
+    rank = data.shape.rank
+    if rank is not None:
+        checked_axis(axis, rank, "Gather")
+    return ops.Gather(data, indices, i64(axis))
+
+
+def GatherElements(ctx: OnnxContext, data: Value, indices: Value, *, axis: int = 0) -> Value:
+    rank = data.shape.rank
+    if rank is not None:
+        axis = checked_axis(axis, rank, "GatherElements")
+    elif axis < 0:
+        raise Unsupported("GatherElements with a negative axis needs the input rank")
+    return ops.GatherElements(data, indices, axis=axis)
+
+
+def GatherND(ctx: OnnxContext, data: Value, indices: Value, *, batch_dims: int = 0) -> Value:
+    return ops.GatherND(data, indices, batch_dims=batch_dims)
+
+
+SCATTER_ELEMENTS_REDUCTIONS = {"none": "none", "add": "sum", "mul": "prod", "max": "max", "min": "min"}
+
+
+def ScatterElements(
+    ctx: OnnxContext, data: Value, indices: Value, updates: Value, *, axis: int = 0, reduction: str = "none"
+) -> Value:
+    if reduction not in SCATTER_ELEMENTS_REDUCTIONS:
+        raise Unsupported(f"ScatterElements: reduction {reduction!r} is not supported")
+    if data.shape.rank is not None:
+        checked_axis(axis, data.shape.rank, "ScatterElements")
+    return ops.ScatterElementsUpdate(
+        data, indices, updates, i64(axis), reduction=SCATTER_ELEMENTS_REDUCTIONS[reduction], use_init_val=True
+    )
+
+
+def Scatter(ctx: OnnxContext, data: Value, indices: Value, updates: Value, *, axis: int = 0) -> Value:
+    return ScatterElements(ctx, data, indices, updates, axis=axis)
+
+
+SCATTER_ND_REDUCTIONS = {"none": "none", "add": "sum", "mul": "prod", "max": "max", "min": "min"}
+
+
+def ScatterND(ctx: OnnxContext, data: Value, indices: Value, updates: Value, *, reduction: str = "none") -> Value:
+    if reduction not in SCATTER_ND_REDUCTIONS:
+        raise Unsupported(f"ScatterND: reduction {reduction!r} is not supported")
+    return ops.ScatterNDUpdate(data, indices, updates, reduction=SCATTER_ND_REDUCTIONS[reduction])
+
+
+def ReverseSequence(
+    ctx: OnnxContext, x: Value, sequence_lens: Value, *, batch_axis: int = 1, time_axis: int = 0
+) -> Value:
+    if {batch_axis, time_axis} != {0, 1}:
+        raise Unsupported(f"ReverseSequence: batch_axis={batch_axis}, time_axis={time_axis} must be 0 and 1")
+    return ops.ReverseSequence(x, sequence_lens, batch_axis=batch_axis, seq_axis=time_axis)
+
+
+HANDLERS = {
+    "Slice": Slice,
+    "Gather": Gather,
+    "GatherElements": GatherElements,
+    "GatherND": GatherND,
+    "ScatterElements": ScatterElements,
+    "Scatter": Scatter,
+    "ScatterND": ScatterND,
+    "ReverseSequence": ReverseSequence,
+}
