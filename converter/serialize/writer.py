@@ -94,7 +94,8 @@ def write_body(graph: Graph, parent: ET.Element, weights: WeightsWriter) -> dict
     taken = set(names.values())
     for position, value in enumerate(graph.outputs):
         layer_id = len(nodes) + position
-        name = _unique(f"{value.name}/sink_port_0", taken)
+        tensor = value.names[0] if value.names else f"{names[id(value.producer)]}:{value.index}"
+        name = _unique(f"{tensor}/sink_port_0", taken)
         attributes = {"id": str(layer_id), "name": name, "type": "Result", "version": "opset1"}
         if value.names:
             attributes["output_names"] = escape_names(value.names)

@@ -39,7 +39,8 @@ def compare(expected: Sequence[np.ndarray], actual: Sequence[np.ndarray], rtol: 
             e64, a64 = e.astype(np.float64), a.astype(np.float64)
             both_nan = np.isnan(e64) & np.isnan(a64)
             same_inf = np.isinf(e64) & (e64 == a64)
-            difference = np.where(both_nan | same_inf, 0.0, np.abs(e64 - a64))
+            with np.errstate(invalid="ignore", over="ignore"):
+                difference = np.where(both_nan | same_inf, 0.0, np.abs(e64 - a64))
             difference = np.nan_to_num(difference, nan=np.inf)
             bound = atol + rtol * np.abs(np.nan_to_num(e64, posinf=0, neginf=0))
             ok = bool(np.all(difference <= bound))

@@ -1,0 +1,97 @@
+"""irforge vs OpenVINO's own converter, in the same run: time, peak memory, op count, IR size.
+
+    python bench/compare_ovc.py            # prints a Markdown table; paste into docs/benchmarks.md
+    python bench/compare_ovc.py --repeat 5
+
+Each conversion runs in a fresh subprocess (so peak RSS is the conversion's own), `--repeat`
+times; the table shows medians and irforge/OpenVINO ratios. Both write FP32 and FP16 IR.
+OpenVINO telemetry is switched off for the run (OPENVINO_TELEMETRY_DISABLE and `opt_in_out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+MODELS = ["cnn", "depthwise_net", "transformer", "resnet", "mobilenet_v3", "bert", "bert_1m", "resnet_1m"]
+
+WORKER = r"""
+import json, resource, sys, time
+from pathlib import Path
+tool, source, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+started = time.perf_counter()
+if tool == "irforge":
+    from converter import convert_model, save_model
+    from converter.passes.manager import op_count
+    graph = convert_model(source)
+    save_model(graph, out / "FP32" / "m.xml")
+    save_model(graph, out / "FP16" / "m.xml", compress_to_fp16=True)
+    ops = op_count(graph)
+else:
+    import openvino
+    model = openvino.convert_model(source)
+    openvino.save_model(model, str(out / "FP32" / "m.xml"), compress_to_fp16=False)
+    openvino.save_model(model, str(out / "FP16" / "m.xml"), compress_to_fp16=True)
+    ops = sum(1 for op in model.get_ordered_ops() if op.get_type_name() not in ("Constant", "Parameter", "Result"))
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "ops": ops,
+                  "fp32_bytes": (out / "FP32" / "m.bin").stat().st_size, "fp16_bytes": (out / "FP16" / "m.bin").stat().st_size}))
+"""
+
+
+def build(name: str):
+    import models
+
+    if name == "bert_1m":
+        return models.bert(layers=3, d=256, heads=4, ffn=1024, vocab=2000)
+    if name == "resnet_1m":
+        return models.resnet(width=64, blocks=3)
+    return getattr(models, name)()
+
+
+def measure(tool: str, source: Path, repeat: int) -> dict:
+    runs = []
+    env = dict(os.environ, OPENVINO_TELEMETRY_DISABLE="1", PYTHONPATH=str(ROOT))
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as out:
+            result = subprocess.run([sys.executable, "-c", WORKER, tool, str(source), out], capture_output=True, text=True, env=env, check=True)
+            runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    subprocess.run(["opt_in_out", "--opt_out"], capture_output=True)
+    import onnx
+
+    print("| model | params | ops irforge / ovc | convert+save s irforge / ovc (ratio) | peak RSS MB irforge / ovc (ratio) | FP32 bin irforge / ovc | FP16 bin irforge / ovc |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as directory:
+        for name in MODELS:
+            model = build(name)
+            source = Path(directory) / f"{name}.onnx"
+            onnx.save(model, source)
+            params = sum(int(__import__("numpy").prod(t.dims)) for t in model.graph.initializer)
+            ours, theirs = measure("irforge", source, args.repeat), measure("ovc", source, args.repeat)
+            print(
+                f"| {name} | {params:,} | {ours['ops']:.0f} / {theirs['ops']:.0f} "
+                f"| {ours['seconds']:.3f} / {theirs['seconds']:.3f} ({ours['seconds'] / theirs['seconds']:.2f}) "
+                f"| {ours['rss_mb']:.0f} / {theirs['rss_mb']:.0f} ({ours['rss_mb'] / theirs['rss_mb']:.2f}) "
+                f"| {ours['fp32_bytes']:,.0f} / {theirs['fp32_bytes']:,.0f} | {ours['fp16_bytes']:,.0f} / {theirs['fp16_bytes']:,.0f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
