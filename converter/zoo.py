@@ -64,7 +64,7 @@ def convert_and_validate(
 
         source = load_onnx(model_path)
         inputs = random_inputs(source, seed=seed)
-        expected = run_onnxruntime(source, inputs)
+        expected = run_onnxruntime(model_path, inputs)
         problems = []
         for precision, xml_path in written.items():
             tolerance = settings.tolerance(precision)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import onnx
 
@@ -16,4 +17,5 @@ def convert(model: str | os.PathLike[str] | onnx.ModelProto) -> "Graph":  # noqa
     if isinstance(model, onnx.ModelProto):
         check_structure(model, "<ModelProto>")
         return convert_onnx(model, "<ModelProto>", HANDLERS)
-    return convert_onnx(load_onnx(model), os.fspath(model), HANDLERS)
+    path = Path(model)
+    return convert_onnx(load_onnx(path), os.fspath(path), HANDLERS, external_data_dir=path.parent)

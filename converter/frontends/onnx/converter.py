@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from onnx import helper, numpy_helper
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
 from converter.ir.graph import Graph, Node, Value
 from converter.ir.types import ElementType, Shape
+from converter.frontends.onnx.loader import external_array
 from converter.frontends.onnx.functions import bind_attributes, body_opset, can_expand, function_body
 from converter.ops.core import const, parameter
 
@@ -58,8 +60,16 @@ def element_type(onnx_type: int) -> ElementType:
 class OnnxContext:
     """What a handler may look at: the node, the opset, and helpers to make constants."""
 
-    def __init__(self, source: str, opset: int, handlers: dict[str, Handler], outer: OnnxContext | None = None):
+    def __init__(
+        self,
+        source: str,
+        opset: int,
+        handlers: dict[str, Handler],
+        outer: OnnxContext | None = None,
+        external_data_dir: Path | None = None,
+    ):
         self.source = source
+        self.external_data_dir = external_data_dir if outer is None else outer.external_data_dir
         self.opset = opset
         self.handlers = handlers
         self.outer = outer
@@ -79,14 +89,16 @@ class OnnxContext:
         return self.node.name or (self.node.output[0] if self.node.output else self.node.op_type)
 
 
-def convert_onnx(model: onnx.ModelProto, source: str, handlers: dict[str, Handler]) -> Graph:
+def convert_onnx(
+    model: onnx.ModelProto, source: str, handlers: dict[str, Handler], external_data_dir: Path | None = None
+) -> Graph:
     opset = default_opset(model)
     if model.functions:
         model = onnx.inliner.inline_local_functions(model)
     unsupported = find_unsupported(model.graph, handlers, opset)
     if unsupported:
         raise UnsupportedOpsError(source, unsupported)
-    ctx = OnnxContext(source, opset, handlers)
+    ctx = OnnxContext(source, opset, handlers, external_data_dir=external_data_dir)
     return convert_graph(ctx, model.graph, name=model.graph.name or "model")
 
 
@@ -302,7 +314,12 @@ def _parameter(ctx: OnnxContext, value_info: onnx.ValueInfoProto) -> Node:
 def _initializer(ctx: OnnxContext, tensor: onnx.TensorProto) -> Value:
     try:
         element_type(tensor.data_type)
-        array = numpy_helper.to_array(tensor)
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            if ctx.external_data_dir is None:
+                raise InvalidModelError(f"{ctx.source}: initializer {tensor.name!r} uses external data; convert the file, not a ModelProto")
+            array = external_array(tensor, ctx.external_data_dir, ctx.source)
+        else:
+            array = numpy_helper.to_array(tensor)
     except Unsupported as error:
         raise NodeConversionError(ctx.source, tensor.name, "initializer", str(error)) from None
     except (ValueError, TypeError) as error:

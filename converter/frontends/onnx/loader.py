@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
+from onnx import helper
+from onnx.external_data_helper import ExternalDataInfo
 
 from converter.errors import InvalidModelError
 
@@ -20,11 +23,32 @@ def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
     except (DecodeError, RuntimeWarning, ValueError, UnicodeDecodeError) as error:
         raise InvalidModelError(f"{path}: not a valid ONNX file (truncated or garbage?): {error}") from None
     check_structure(model, str(path))
-    try:
-        onnx.external_data_helper.load_external_data_for_model(model, os.fspath(path.parent))
-    except (OSError, ValueError) as error:
-        raise InvalidModelError(f"{path}: cannot read external data: {error}") from None
     return model
+
+
+def external_array(tensor: onnx.TensorProto, base_dir: Path, source: str) -> np.ndarray:
+    """A read-only memory map of an initializer stored as external data (never copied in)."""
+    info = ExternalDataInfo(tensor)
+    location = (base_dir / info.location).resolve()
+    if not location.is_relative_to(base_dir.resolve()):
+        raise InvalidModelError(f"{source}: external data of {tensor.name!r} points outside the model folder")
+    dtype = helper.tensor_dtype_to_np_dtype(tensor.data_type)
+    count = int(np.prod(tensor.dims, dtype=np.int64))
+    expected = count * dtype.itemsize
+    try:
+        size = location.stat().st_size
+    except OSError as error:
+        raise InvalidModelError(f"{source}: external data of {tensor.name!r}: {error.strerror}: {location}") from None
+    offset = info.offset or 0
+    length = info.length if info.length else expected
+    if length != expected or offset + length > size:
+        raise InvalidModelError(
+            f"{source}: external data of {tensor.name!r} needs bytes [{offset}, {offset + expected}) "
+            f"of {location.name}, which has {size}"
+        )
+    if count == 0:
+        return np.zeros(tuple(tensor.dims), dtype=dtype)
+    return np.memmap(location, dtype=dtype.newbyteorder("<"), mode="r", offset=offset, shape=tuple(tensor.dims))
 
 
 def check_structure(model: onnx.ModelProto, source: str) -> None:
