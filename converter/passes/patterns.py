@@ -105,3 +105,111 @@ def product_factors(value: Value, users: Users, graph: Graph, limit: int = 8) ->
 def same_values(values: Iterable[Value]) -> bool:
     values = list(values)
     return all(v is values[0] for v in values)
+
+
+def only_read_by(users: Users, graph: Graph, values: Iterable[Value], nodes: Iterable[Node]) -> bool:
+    """True when no value in `values` is a graph output or read by a node outside `nodes`.
+
+    For patterns whose intermediates have several readers inside the pattern
+    (LayerNorm's centered x feeds both the square and the division).
+    """
+    inside = {id(node) for node in nodes}
+    outputs = {id(value) for value in graph.outputs}
+    return all(
+        id(value) not in outputs and all(id(reader) in inside for reader, _ in users.get(value, ()))
+        for value in values
+    )
+
+
+def strip_scale(value: Value, users: Users, graph: Graph) -> tuple[Value, float, list[Node]]:
+    """Peel Multiply / Divide by scalar constants off `value`: (base, product of the scalars, nodes peeled).
+
+    A node is peeled only when the value it makes is read once, so nothing is computed twice.
+    """
+    scale = 1.0
+    peeled: list[Node] = []
+    while single_use(users, graph, value):
+        node = value.producer
+        if node.op.type == "Divide" and (divisor := scalar(node.inputs[1])) not in (None, 0.0) and node.inputs[0].const is None:
+            scale /= divisor  # type: ignore[operator]
+            value = node.inputs[0]
+        elif node.op.type == "Multiply" and (split := split_constant(node)) is not None and split[1].size == 1:
+            scale *= float(split[1].reshape(-1)[0])
+            value = split[0]
+        else:
+            break
+        peeled.append(node)
+    return value, scale, peeled
+
+
+def square_root(value: Value) -> Value | None:
+    """r when `value` is Sqrt(r) or Power(r, 0.5)."""
+    node = value.producer
+    if node.op.type == "Sqrt":
+        return node.inputs[0]
+    if node.op.type == "Power" and is_scalar(node.inputs[1], 0.5, rtol=0.0):
+        return node.inputs[0]
+    return None
+
+
+def square_of(value: Value) -> Value | None:
+    """a when `value` is Multiply(a, a) or Power(a, 2)."""
+    node = value.producer
+    if node.op.type == "Multiply" and node.inputs[0] is node.inputs[1]:
+        return node.inputs[0]
+    if node.op.type == "Power" and is_scalar(node.inputs[1], 2.0, rtol=0.0):
+        return node.inputs[0]
+    return None
+
+
+def quotient(node: Node) -> tuple[Value, Value, list[Value]] | None:
+    """(n, d, inner values) when `node` computes n / d.
+
+    Spellings: Divide(n, d); n * Divide(1, d) and n * Power(d, -1) in either operand order
+    (ONNX Reciprocal becomes Divide(1, d)). The inner values are the reciprocals swallowed.
+    """
+    if node.op.type == "Divide" and node.outputs[0].element_type.is_float:
+        return node.inputs[0], node.inputs[1], []
+    if node.op.type != "Multiply":
+        return None
+    for factor, other in (node.inputs, node.inputs[::-1]):
+        inner = factor.producer
+        if inner.op.type == "Divide" and is_scalar(inner.inputs[0], 1.0, rtol=0.0):
+            return other, inner.inputs[1], [factor]
+        if inner.op.type == "Power" and is_scalar(inner.inputs[1], -1.0, rtol=0.0):
+            return other, inner.inputs[0], [factor]
+    return None
+
+
+def divided_by_sqrt(node: Node) -> tuple[Value, Value, list[Value]] | None:
+    """(n, r, inner values) when `node` computes n / sqrt(r).
+
+    Spellings: any `quotient` whose denominator is a `square_root`, and n * Power(r, -0.5).
+    """
+    if node.op.type == "Multiply":
+        for factor, other in (node.inputs, node.inputs[::-1]):
+            inner = factor.producer
+            if inner.op.type == "Power" and is_scalar(inner.inputs[1], -0.5, rtol=0.0):
+                return other, inner.inputs[0], [factor]
+    parts = quotient(node)
+    if parts is None:
+        return None
+    numerator, denominator, inner_values = parts
+    radicand = square_root(denominator)
+    if radicand is None:
+        return None
+    return numerator, radicand, [*inner_values, denominator]
+
+
+def replace_through(graph: Graph, mapping: dict[Value, Value]) -> None:
+    """`graph.replace_values(mapping)`, repeated until no live node reads a replaced value.
+
+    One sweep only rewires nodes that were live before it; a replacement that reads another
+    replaced value (attention whose value input is the previous fused attention's output)
+    becomes live in that sweep and is rewired in the next.
+    """
+    for _ in range(len(mapping) + 1):
+        graph.replace_values(mapping)
+        if not any(value in mapping for node in graph.nodes() for value in node.inputs):
+            return
+    raise ValueError("replace_through: a replacement reads the value it replaces")
