@@ -67,7 +67,9 @@ def _infer_gather_elements(node: Node) -> list[TensorType]:
 def _gather_elements_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndarray]:
     data, indices = inputs
     axis = normalize_axis(attrs["axis"], data.ndim)
-    return [np.take_along_axis(data, _positive_indices(indices, data.shape[axis]), axis=axis)]
+    positions = list(np.indices(indices.shape, sparse=True))
+    positions[axis] = _positive_indices(indices, data.shape[axis])
+    return [data[tuple(positions)]]
 
 
 GatherElements = OpSpec(
@@ -151,7 +153,7 @@ def _scatter_elements_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) ->
         if attrs["use_init_val"]:
             counts += 1
         divided = result[touched] / counts[touched]
-        result[touched] = np.floor(divided) if data.dtype.kind in "iu" else divided
+        result[touched] = np.trunc(divided) if data.dtype.kind in "iu" else divided
     return [result]
 
 

@@ -101,18 +101,10 @@ def scatter_elements(ctx: LoweringContext, node: Node, inputs: list[str]) -> lis
         if use_init:
             counts = ctx.emit1("Add", [counts, ctx.constant(np.array(1, dtype=dtype))])
         safe_counts = ctx.emit1("Max", [counts, ctx.constant(np.array(1, dtype=dtype))])
+        # ONNX integer Div truncates toward zero, as the IR's integer mean does.
         mean = ctx.emit1("Div", [result, safe_counts])
-        if np.dtype(dtype).kind in "iu":
-            # Div truncates toward zero; the IR mean rounds down.
-            mean = _floor_divide(ctx, result, safe_counts, dtype)
         result = ctx.emit1("Where", [touched, mean, data])
     return [result]
-
-
-def _floor_divide(ctx: LoweringContext, numerator: str, denominator: str, dtype: np.dtype) -> str:
-    as_float = onnx.TensorProto.DOUBLE
-    quotient = ctx.emit1("Div", [ctx.emit1("Cast", [numerator], to=as_float), ctx.emit1("Cast", [denominator], to=as_float)])
-    return ctx.emit1("Cast", [ctx.emit1("Floor", [quotient])], to=onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
 
 
 def _reduction_identity(reduction: str, dtype: np.dtype) -> float | int:

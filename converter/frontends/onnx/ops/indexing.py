@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from converter.frontends.onnx.converter import OnnxContext, Unsupported
-from converter.frontends.onnx.ops.shape import checked_axis, i64
+from converter.frontends.onnx.ops.shape import INT64_MAX, checked_axis, i64
 from converter.ir.graph import Value
+from converter.ir.types import ElementType
 from converter.ops import indexing as ops
 from converter.ops import shape as shape_ops
 from converter.ops.core import Convert, ShapeOf, const
@@ -74,9 +75,33 @@ def GatherElements(ctx: OnnxContext, data: Value, indices: Value, *, axis: int =
     rank = data.shape.rank
     if rank is not None:
         axis = checked_axis(axis, rank, "GatherElements")
-    elif axis < 0:
-        raise Unsupported("GatherElements with a negative axis needs the input rank")
-    return ops.GatherElements(data, indices, axis=axis)
+    else:
+        raise Unsupported("GatherElements needs the input rank")
+    return ops.GatherElements(_crop_to_indices(data, indices, axis), indices, axis=axis)
+
+
+def _crop_to_indices(data: Value, indices: Value, axis: int) -> Value:
+    """ONNX lets indices be smaller than data off the axis; OpenVINO wants those dims equal.
+
+    The crop is a VariadicSplit: OpenVINO's CPU plugin (2026.4) drops a Slice that feeds
+    GatherElements and then rejects the shapes.
+    """
+    data_dims, index_dims = data.shape.dims, indices.shape.dims
+    assert data_dims is not None
+    index_shape = None
+    for i, size in enumerate(data_dims):
+        wanted = None if index_dims is None else index_dims[i]
+        if i == axis or (wanted is not None and wanted == size):
+            continue
+        if wanted is not None:
+            length = i64([wanted])
+        else:
+            if index_shape is None:
+                index_shape = ShapeOf(indices, output_type=ElementType.i64)
+            length = ops.Gather(index_shape, i64([i]), i64(0))
+        lengths = shape_ops.Concat(length, i64([-1]), axis=0)
+        data = shape_ops.VariadicSplit.node(data, i64(i), lengths).outputs[0]
+    return data
 
 
 def GatherND(ctx: OnnxContext, data: Value, indices: Value, *, batch_dims: int = 0) -> Value:
