@@ -93,10 +93,14 @@ def test_directions(check_onnx, op: str, direction: str, constant_weights: bool)
     check_onnx(model, inputs)
 
 
-def check_batchwise(tmp_path, op: str, **kwargs) -> None:
+def check_batchwise(tmp_path, op: str, peepholes: bool = False, **kwargs) -> None:
     """onnxruntime has no layout=1: compare with the same node at layout 0, inputs and outputs transposed."""
     model, inputs = recurrent_model(op, layout=1, **kwargs)
     reference, _ = recurrent_model(op, layout=0, **kwargs)
+    if peepholes:
+        directions = 2 if kwargs.get("direction") == "bidirectional" else 1
+        with_peepholes(model, inputs, directions, True)
+        with_peepholes(reference, inputs, directions, True)
     for tensor in reference.graph.initializer:
         if tensor.name.startswith("initial_"):
             array = numpy_helper.to_array(model.graph.initializer[[t.name for t in model.graph.initializer].index(tensor.name)])
@@ -252,12 +256,41 @@ def test_rejections(op: str, attrs: dict, message: str) -> None:
         convert_model(model)
 
 
-def test_peepholes_rejected() -> None:
-    model, _ = recurrent_model("LSTM")
+def with_peepholes(model: onnx.ModelProto, inputs: list[np.ndarray], directions: int, constant: bool) -> list[np.ndarray]:
     node = model.graph.node[0]
-    node.input[:] = ["X", "W", "R", "B", "", "", "", "P"]
-    model.graph.initializer.append(numpy_helper.from_array(np.ones((1, 3 * HIDDEN), np.float32), "P"))
-    with pytest.raises(NodeConversionError, match="peephole"):
+    names = list(node.input) + [""] * (8 - len(node.input))
+    names[7] = "P"
+    node.input[:] = names
+    peepholes = np.random.default_rng(7).standard_normal((directions, 3 * HIDDEN)).astype(np.float32)
+    if constant:
+        model.graph.initializer.append(numpy_helper.from_array(peepholes, "P"))
+        return inputs
+    model.graph.input.append(helper.make_tensor_value_info("P", TensorProto.FLOAT, list(peepholes.shape)))
+    return [*inputs, peepholes]
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("constant_weights", [True, False], ids=["const", "input"])
+def test_peepholes_unrolled(check_onnx, direction: str, constant_weights: bool) -> None:
+    model, inputs = recurrent_model("LSTM", direction, initial=True, lengths=[4, 2, 3], constant_weights=constant_weights)
+    inputs = with_peepholes(model, inputs, 2 if direction == "bidirectional" else 1, constant_weights)
+    check_onnx(model, inputs)
+
+
+@pytest.mark.parametrize("attrs", [{"clip": 0.4}, {"input_forget": 1}, {"activations": ["Sigmoid", "Relu", "Tanh"] * 2}])
+def test_peepholes_with_attributes(check_onnx, attrs: dict) -> None:
+    model, inputs = recurrent_model("LSTM", "bidirectional", **attrs)
+    check_onnx(model, with_peepholes(model, inputs, 2, True))
+
+
+def test_peepholes_batchwise(tmp_path) -> None:
+    check_batchwise(tmp_path, "LSTM", peepholes=True, direction="reverse", initial=True, lengths=[1, 4, 3])
+
+
+def test_peepholes_need_a_static_sequence_length() -> None:
+    model, inputs = recurrent_model("LSTM", x_dims=["T", BATCH, INPUT])
+    with_peepholes(model, inputs, 1, True)
+    with pytest.raises(NodeConversionError, match="static sequence length"):
         convert_model(model)
 
 

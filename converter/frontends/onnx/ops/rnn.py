@@ -20,8 +20,10 @@ import numpy as np
 from converter.frontends.onnx.converter import OnnxContext, Unsupported
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
+from converter.ops import activation as activation_ops
 from converter.ops import elementwise as ew
 from converter.ops import indexing
+from converter.ops import matmul as matmul_ops
 from converter.ops import rnn as rnn_ops
 from converter.ops import shape as shape_ops
 from converter.ops.core import ShapeOf, const
@@ -236,13 +238,17 @@ def LSTM(
     directions = _directions(direction)
     hidden = _hidden_size(hidden_size, r)
     names = _activations(activations, ("sigmoid", "tanh", "tanh"), directions)
-    if p is not None and not _all_zero(p):
-        raise Unsupported("peephole weights (P) cannot be expressed: OpenVINO LSTMSequence-5 has no peepholes")
     sequence = _Sequence(x, layout, directions, hidden)
     blocks = list(LSTM_GATES_ONNX_TO_OV)
     rows = _gate_rows(blocks, hidden)
     w_ov, r_ov = _take_rows(w, rows), _take_rows(r, rows)
     b_ov = _summed_bias(b, 4, hidden, directions, blocks, sequence.dtype)
+    if p is not None and not _all_zero(p):
+        # LSTMSequence-5 has no peepholes: spell the cells out step by step.
+        cell = _PeepholeCell(names, _clip(clip), bool(input_forget), hidden)
+        states = [sequence.state(initial_h), sequence.state(initial_c)]
+        y, finals = _unrolled_lstm(sequence, cell, (w_ov, r_ov, b_ov, p), states, sequence_lens, direction)
+        return sequence.outputs(y, finals)
     if input_forget:
         # f = 1 - i = sigmoid(-z_i): give the forget gate the input gate's weights, negated.
         if names[0] != "sigmoid":
@@ -262,6 +268,101 @@ def LSTM(
         clip=_clip(clip),
     )
     return sequence.outputs(node.outputs[0], node.outputs[1:])
+
+
+# ---------------------------------------------------------------- LSTM with peepholes, unrolled
+
+MAX_UNROLLED_STEPS = 512
+
+
+def _pick(value: Value, index: int, axis: int) -> Value:
+    """value[index] along `axis` (the axis disappears), folded when constant."""
+    array = value.const
+    if array is not None:
+        return const(np.ascontiguousarray(np.take(array, index, axis=axis)))
+    return indexing.Gather(value, _int64s(index), _int64s(axis))
+
+
+def _unsqueeze(value: Value, axis: int) -> Value:
+    return shape_ops.Unsqueeze(value, _int64s([axis]))
+
+
+class _PeepholeCell:
+    """One ONNX LSTM step with peepholes, on OpenVINO-ordered (f, i, c, o) weights of one direction."""
+
+    def __init__(self, activations: tuple[str, ...], clip: float, input_forget: bool, hidden: int):
+        ops = {"sigmoid": activation_ops.Sigmoid, "tanh": activation_ops.Tanh, "relu": activation_ops.Relu}
+        self.f, self.g, self.h = (ops[name] for name in activations)
+        self.clip = clip
+        self.input_forget = input_forget
+        self.hidden = hidden
+
+    def _clipped(self, x: Value) -> Value:
+        return activation_ops.Clamp(x, min=-self.clip, max=self.clip) if self.clip > 0 else x
+
+    def __call__(self, x_t: Value, h: Value, c: Value, weights: tuple[Value, ...]) -> tuple[Value, Value]:
+        w, r, b, p_i, p_o, p_f = weights
+        gates = ew.Add(ew.Add(matmul_ops.MatMul(x_t, w, transpose_b=True), matmul_ops.MatMul(h, r, transpose_b=True)), b)
+        forget, input_, candidate, output = shape_ops.Split.node(gates, _int64s(1), num_splits=4).outputs
+        i = self.f(self._clipped(ew.Add(input_, ew.Multiply(p_i, c))))
+        if self.input_forget:
+            f = ew.Subtract(const(np.array(1, dtype=c.element_type.numpy)), i)
+        else:
+            f = self.f(self._clipped(ew.Add(forget, ew.Multiply(p_f, c))))
+        new_c = ew.Add(ew.Multiply(f, c), ew.Multiply(i, self.g(self._clipped(candidate))))
+        o = self.f(self._clipped(ew.Add(output, ew.Multiply(p_o, new_c))))
+        return ew.Multiply(o, self.h(new_c)), new_c
+
+
+def _unrolled_lstm(
+    sequence: _Sequence,
+    cell: _PeepholeCell,
+    weights: tuple[Value, Value, Value, Value],
+    states: list[Value],
+    sequence_lens: Value | None,
+    direction: str,
+) -> tuple[Value, list[Value]]:
+    """Y [batch, dirs, seq, hidden] and final (h, c) [batch, dirs, hidden], one step at a time."""
+    steps = sequence.x.shape[1] if sequence.x.shape.rank == 3 else None
+    if steps is None or steps > MAX_UNROLLED_STEPS:
+        raise Unsupported(f"peepholes are unrolled, which needs a static sequence length of at most {MAX_UNROLLED_STEPS}")
+    lengths = sequence.lengths(sequence_lens)
+    masked = lengths.const is None or bool(np.any(lengths.const != steps))
+    w_ov, r_ov, b_ov, p = weights
+    hidden = sequence.hidden
+    ys, finals_h, finals_c = [], [], []
+    for d in range(sequence.directions):
+        reverse = direction == "reverse" or d == 1
+        p_d = _pick(p, d, 0)
+        direction_weights = (
+            _pick(w_ov, d, 0), _pick(r_ov, d, 0), _pick(b_ov, d, 0),
+            *(_take_1d(p_d, np.arange(hidden) + k * hidden) for k in range(3)),  # ONNX P is i, o, f
+        )
+        x = indexing.ReverseSequence(sequence.x, lengths, batch_axis=0, seq_axis=1) if reverse else sequence.x
+        h, c = _pick(states[0], d, 1), _pick(states[1], d, 1)
+        outputs = []
+        for t in range(steps):
+            new_h, new_c = cell(_pick(x, t, 1), h, c, direction_weights)
+            if masked:
+                running = _unsqueeze(ew.Less(const(np.array(t, dtype=lengths.element_type.numpy)), lengths), 1)
+                h, c = ew.Select(running, new_h, h), ew.Select(running, new_c, c)
+                outputs.append(ew.Select(running, new_h, const(np.array(0, dtype=sequence.dtype))))
+            else:
+                h, c = new_h, new_c
+                outputs.append(new_h)
+        y = shape_ops.Concat(*(_unsqueeze(v, 1) for v in outputs), axis=1)
+        if reverse:
+            y = indexing.ReverseSequence(y, lengths, batch_axis=0, seq_axis=1)
+        ys.append(_unsqueeze(y, 1))
+        finals_h.append(_unsqueeze(h, 1))
+        finals_c.append(_unsqueeze(c, 1))
+    return _concat(ys, axis=1), [_concat(finals_h, axis=1), _concat(finals_c, axis=1)]
+
+
+def _take_1d(value: Value, rows: np.ndarray) -> Value:
+    if value.const is not None:
+        return const(np.ascontiguousarray(value.const[rows]))
+    return indexing.Gather(value, _int64s(rows), _int64s(0))
 
 
 def _coupled_forget_gate(value: Value, hidden: int) -> Value:
