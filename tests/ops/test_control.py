@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from converter import convert_model, read_model, save_model
-from converter.errors import InvalidModelError
+from converter.errors import InvalidModelError, NodeConversionError
 from converter.serialize.reader import parse_ir
 from converter.serialize.writer import serialize
 
@@ -271,3 +271,66 @@ def test_loop_round_trip_is_byte_identical(tmp_path: Path) -> None:
     second = tmp_path / "b" / "m.xml"
     save_model(read_model(first), second)
     assert first.read_bytes() == second.read_bytes()
+
+
+# ---------------------------------------------------------------- Scan-9+ (as Loop-5)
+
+
+def scan_model(
+    input_axes: list[int] | None = None,
+    input_directions: list[int] | None = None,
+    output_axes: list[int] | None = None,
+    output_directions: list[int] | None = None,
+    x_dims: list | None = None,
+) -> onnx.ModelProto:
+    """state_out = state_in + x_t * w (w from the outer scope); scan outputs state_out and x_t - z_t."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Mul", ["x_t", "w"], ["xw"]),
+            helper.make_node("Add", ["state_in", "xw"], ["state_out"]),
+            helper.make_node("Sub", ["x_t", "z_t"], ["diff"]),
+            helper.make_node("Identity", ["state_out"], ["running"]),
+        ],
+        "body",
+        [info("state_in", dims=[3]), info("x_t", dims=[3]), info("z_t", dims=[3])],
+        [info("state_out", dims=[3]), info("running", dims=[3]), info("diff", dims=[3])],
+    )
+    attrs = {"num_scan_inputs": 2}
+    for name, value in [
+        ("scan_input_axes", input_axes),
+        ("scan_input_directions", input_directions),
+        ("scan_output_axes", output_axes),
+        ("scan_output_directions", output_directions),
+    ]:
+        if value is not None:
+            attrs[name] = value
+    node = helper.make_node("Scan", ["state", "x", "z"], ["final", "runnings", "diffs"], body=body, **attrs)
+    x_dims = x_dims or [4, 3]
+    z_dims = [4, 3] if (input_axes or [0, 0])[1] in (0, -2) else [3, 4]
+    inputs = [info("state", dims=[3]), info("x", dims=x_dims), info("z", dims=z_dims), info("w", dims=[3])]
+    return model([node], inputs, [info("final"), info("runnings"), info("diffs")], opset=16)
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {},
+        {"input_directions": [1, 0]},
+        {"input_axes": [-1, 1], "x_dims": [3, 4]},
+        {"output_axes": [1, -2], "output_directions": [0, 1]},
+        {"input_directions": [0, 1], "output_directions": [1, 1], "output_axes": [-1, 0]},
+        {"x_dims": ["T", 3]},
+    ],
+)
+def test_scan(check_onnx, attrs: dict) -> None:
+    onnx_model = scan_model(**attrs)
+    x_dims = [4 if d == "T" else d for d in attrs.get("x_dims", [4, 3])]
+    z_dims = [4, 3] if attrs.get("input_axes", [0, 0])[1] == 0 else [3, 4]
+    check_onnx(onnx_model, [random(3), random(*x_dims, seed=1), random(*z_dims, seed=2), random(3, seed=3)])
+
+
+def test_scan8_rejected() -> None:
+    onnx_model = scan_model()
+    onnx_model.opset_import[0].version = 8
+    with pytest.raises(NodeConversionError, match="Scan-8"):
+        convert_model(onnx_model)

@@ -14,10 +14,12 @@ import onnx
 
 from converter.frontends.onnx.converter import OnnxContext, Unsupported, convert_graph
 from converter.ir.graph import Graph, Node, Value
-from converter.ir.types import ElementType
+from converter.ir.types import ElementType, Shape
 from converter.ops import control
+from converter.ops import elementwise as ew
+from converter.ops import indexing
 from converter.ops import shape as shape_ops
-from converter.ops.core import const, parameter
+from converter.ops.core import ShapeOf, const, parameter
 from converter.ops.spec import set_output_types
 
 MAX_FOLD_DEPTH = 64
@@ -134,7 +136,8 @@ def Loop(ctx: OnnxContext, trip_count: Value | None, cond: Value | None, *initia
         raise Unsupported(f"M must be an integer, got {trip_count.element_type.value}")
 
     body_ctx = BodyContext(ctx)
-    typed_body = _with_input_types(body, [trip_count, condition, *initial])
+    iteration_type = parameter("iteration", ElementType.i64, Shape.of()).outputs[0]
+    typed_body = _with_types(body, [iteration_type, condition, *initial])
     converted = convert_graph(body_ctx, typed_body, "body")
     iteration, cond_in, *carried_in = converted.parameters
     outputs = list(converted.outputs)
@@ -157,21 +160,6 @@ def Loop(ctx: OnnxContext, trip_count: Value | None, cond: Value | None, *initia
     return node.outputs
 
 
-def _with_input_types(body: onnx.GraphProto, sources: list[Value]) -> onnx.GraphProto:
-    """A copy of `body` whose inputs are typed like the values that first feed them."""
-    from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE
-
-    typed = onnx.GraphProto()
-    typed.CopyFrom(body)
-    iteration_type = onnx.helper.make_tensor_type_proto(onnx.TensorProto.INT64, [])
-    typed.input[0].type.CopyFrom(iteration_type)
-    for value_info, source in zip(typed.input[1:], sources[1:]):
-        dims = source.shape.dims
-        element = ONNX_ELEMENT_TYPE[source.element_type]
-        value_info.type.CopyFrom(onnx.helper.make_tensor_type_proto(element, None if dims is None else list(dims)))
-    return typed
-
-
 def _relax_carried_types(body: Graph, carried_in: list[Value], carried_out: list[Value]) -> None:
     """Make loop-carried parameters dynamic where an iteration changes their shape, then re-infer."""
     for _ in range(4):
@@ -190,4 +178,133 @@ def _relax_carried_types(body: Graph, carried_in: list[Value], carried_out: list
     raise Unsupported("loop-carried shapes do not settle")
 
 
-HANDLERS = {"If": If, "Loop": Loop}
+# ---------------------------------------------------------------- Scan
+
+
+def _i64(value: int | list[int]) -> Value:
+    return const(np.array(value, dtype=np.int64))
+
+
+def _normalized_axes(axes: list[int] | None, count: int, ranks: list[int | None], what: str) -> list[int]:
+    axes = list(axes) if axes is not None else [0] * count
+    if len(axes) != count:
+        raise Unsupported(f"{what} has {len(axes)} entries, expected {count}")
+    result = []
+    for axis, rank in zip(axes, ranks):
+        if axis < 0:
+            if rank is None:
+                raise Unsupported(f"a negative axis in {what} needs a known rank")
+            axis += rank
+        result.append(axis)
+    return result
+
+
+def _directions(directions: list[int] | None, count: int, what: str) -> list[int]:
+    directions = list(directions) if directions is not None else [0] * count
+    if len(directions) != count or any(d not in (0, 1) for d in directions):
+        raise Unsupported(f"{what} must list 0 or 1 for each of {count} tensors, got {directions}")
+    return directions
+
+
+def Scan(
+    ctx: OnnxContext,
+    *inputs: Value,
+    body: onnx.GraphProto,
+    num_scan_inputs: int,
+    scan_input_axes: list[int] | None = None,
+    scan_input_directions: list[int] | None = None,
+    scan_output_axes: list[int] | None = None,
+    scan_output_directions: list[int] | None = None,
+    directions: list[int] | None = None,
+) -> list[Value]:
+    """Scan-9+ as a Loop-5 over the scanned axis: the body gathers slice i (or T-1-i) of each scan input."""
+    if ctx.opset < 9:
+        raise Unsupported("Scan-8 (batched, with sequence_lens) is not supported")
+    states = len(inputs) - num_scan_inputs
+    scanned = list(inputs[states:])
+    if states < 0 or not scanned or any(v is None for v in inputs):
+        raise Unsupported("Scan needs at least one scan input and no absent inputs")
+    outputs_count = len(body.output) - states
+    in_axes = _normalized_axes(scan_input_axes, len(scanned), [v.shape.rank for v in scanned], "scan_input_axes")
+    in_directions = _directions(scan_input_directions, len(scanned), "scan_input_directions")
+    out_directions = _directions(scan_output_directions, outputs_count, "scan_output_directions")
+
+    steps = _dim_scalar(scanned[0], in_axes[0])
+    body_ctx = BodyContext(ctx)
+    sliced_types = [_without_axis(v, axis) for v, axis in zip(scanned, in_axes)]
+    converted = convert_graph(body_ctx, _with_types(body, [*inputs[:states], *sliced_types]), "body")
+    state_params = converted.parameters[:states]
+    slice_params = converted.parameters[states:]
+
+    iteration = parameter("scan/iteration", ElementType.i64, Shape.of())
+    full_params = [parameter(f"scan/input_{k}", v.element_type, v.shape) for k, v in enumerate(scanned)]
+    steps_param = parameter("scan/steps", ElementType.i64, Shape.of())
+    last = ew.Subtract(ew.Subtract(steps_param.outputs[0], _i64(1)), iteration.outputs[0])
+    body_graph = Graph(converted.parameters, converted.outputs, "body")
+    for old, full, axis, reverse in zip(slice_params, full_params, in_axes, in_directions):
+        index = last if reverse else iteration.outputs[0]
+        body_graph.replace_all_uses(old.outputs[0], indexing.Gather(full.outputs[0], index, _i64(axis)))
+
+    results = list(body_graph.outputs)
+    _relax_carried_types(body_graph, [p.outputs[0] for p in state_params], results[:states])
+    out_ranks = [None if v.shape.rank is None else v.shape.rank + 1 for v in results[states:]]
+    out_axes = _normalized_axes(scan_output_axes, outputs_count, out_ranks, "scan_output_axes")
+    for k, axis in enumerate(out_axes):
+        element = results[states + k]
+        results[states + k] = shape_ops.Unsqueeze(element, _i64([axis]), name=f"{element.name}/stacked")
+    results.append(const(np.array(True)))  # OpenVINO wants a condition result even when it never changes
+    captured = [node for node, _ in body_ctx.captured]
+    parameters = [iteration, *state_params, *full_params, steps_param, *captured]
+    loop_body = Graph(parameters, results, "body")
+
+    loop_inputs = [*inputs[:states], *scanned, steps, *(outer for _, outer in body_ctx.captured)]
+    body_inputs = [-1] + list(range(len(loop_inputs)))
+    back_edges = [-1] + list(range(states)) + [-1] * (len(parameters) - 1 - states)
+    loop_outputs = [(k, control.CONCAT_NONE, 0, -1, 1, 1) for k in range(states)]
+    loop_outputs += [(states + k, axis, 0, -1, 1, 1) for k, axis in enumerate(out_axes)]
+    node = control.loop_node(
+        steps, const(np.array(True)), loop_inputs, loop_body, body_inputs, back_edges,
+        current_iteration=0, condition_output=len(results) - 1, outputs=loop_outputs,
+    )
+    final = list(node.outputs)
+    for k, (axis, reverse) in enumerate(zip(out_axes, out_directions)):
+        if reverse:
+            final[states + k] = _reversed(final[states + k], axis)
+    return final
+
+
+def _dim_scalar(value: Value, axis: int) -> Value:
+    if value.shape.rank is not None and value.shape[axis] is not None:
+        return _i64(int(value.shape[axis]))
+    return indexing.Gather(ShapeOf(value), _i64(axis), _i64(0))
+
+
+def _without_axis(value: Value, axis: int) -> Value:
+    """A stand-in typed like one slice of `value` along `axis` (only its type is used)."""
+    dims = value.shape.dims
+    shape = Shape(None if dims is None else tuple(d for i, d in enumerate(dims) if i != axis))
+    return parameter("slice", value.element_type, shape).outputs[0]
+
+
+def _with_types(body: onnx.GraphProto, sources: list[Value]) -> onnx.GraphProto:
+    """A copy of `body` whose inputs are typed like `sources` (the values that feed them first)."""
+    from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE
+
+    typed = onnx.GraphProto()
+    typed.CopyFrom(body)
+    if len(typed.input) != len(sources):
+        raise Unsupported(f"the body has {len(typed.input)} inputs, expected {len(sources)}")
+    for value_info, source in zip(typed.input, sources):
+        dims = source.shape.dims
+        element = ONNX_ELEMENT_TYPE[source.element_type]
+        value_info.type.CopyFrom(onnx.helper.make_tensor_type_proto(element, None if dims is None else list(dims)))
+    return typed
+
+
+def _reversed(value: Value, axis: int) -> Value:
+    """value with `axis` read back to front."""
+    lowest = np.iinfo(np.int64).min
+    return indexing.Slice(value, _i64([-1]), _i64([lowest]), _i64([-1]), _i64([axis]))
+
+
+HANDLERS = {"If": If, "Loop": Loop, "Scan": Scan}
