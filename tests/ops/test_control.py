@@ -264,13 +264,19 @@ def test_loop_carried_value_that_grows(check_onnx) -> None:
     check_onnx(onnx_model, [np.array(3, np.int64), random(1), random(2, seed=1)])
 
 
-def test_loop_round_trip_is_byte_identical(tmp_path: Path) -> None:
+def test_loop_xml_port_map() -> None:
+    text = serialize(convert_model(loop_model()))[0].decode()
+    assert "<back_edges>" in text and 'purpose="execution_condition"' in text and 'purpose="current_iteration"' in text
+
+
+@pytest.mark.parametrize("make", [lambda: loop_model(), lambda: scan_model(input_directions=[1, 0], output_directions=[0, 1])], ids=["loop", "scan"])
+def test_loop_round_trip_is_byte_identical(tmp_path: Path, make) -> None:
     first = tmp_path / "a" / "m.xml"
-    save_model(convert_model(loop_model()), first)
-    assert "<back_edges>" in first.read_text() and 'purpose="execution_condition"' in first.read_text()
+    save_model(convert_model(make()), first)
     second = tmp_path / "b" / "m.xml"
     save_model(read_model(first), second)
     assert first.read_bytes() == second.read_bytes()
+    assert first.with_suffix(".bin").read_bytes() == second.with_suffix(".bin").read_bytes()
 
 
 # ---------------------------------------------------------------- Scan-9+ (as Loop-5)

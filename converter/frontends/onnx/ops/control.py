@@ -252,7 +252,7 @@ def Scan(
     for k, axis in enumerate(out_axes):
         element = results[states + k]
         results[states + k] = shape_ops.Unsqueeze(element, _i64([axis]), name=f"{element.name}/stacked")
-    results.append(const(np.array(True)))  # OpenVINO wants a condition result even when it never changes
+    results.append(const(np.array(True), name="scan/continue"))  # OpenVINO wants a condition result even if constant
     captured = [node for node, _ in body_ctx.captured]
     parameters = [iteration, *state_params, *full_params, steps_param, *captured]
     loop_body = Graph(parameters, results, "body")
