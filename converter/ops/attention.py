@@ -33,6 +33,12 @@ def _infer_sdpa(node: Node) -> list[TensorType]:
         mask = node.inputs[3]
         if mask.element_type not in (query.element_type, ElementType.boolean):
             raise ValueError(f"ScaledDotProductAttention: attention_mask must be {query.element_type.value} or boolean")
+        if mask.shape.rank == 1:
+            raise ValueError("ScaledDotProductAttention: attention_mask must be a scalar 0 or have rank >= 2")
+    if len(node.inputs) > 4:
+        scale = node.inputs[4]
+        if scale.element_type is not query.element_type or scale.shape.dims not in ((), (1,), None):
+            raise ValueError(f"ScaledDotProductAttention: scale must be a scalar of type {query.element_type.value}")
     ranks = [v.shape.rank for v in (query, key, value)]
     if any(rank is not None and rank < 3 for rank in ranks):
         raise ValueError(f"ScaledDotProductAttention: query, key and value need rank >= 3, got {ranks}")

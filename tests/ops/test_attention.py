@@ -102,3 +102,7 @@ def test_rejects_rank_two_and_mixed_types() -> None:
     k = parameter("k", ElementType.f16, Shape((1, 5, 8))).outputs[0]
     with pytest.raises(ValueError, match="share a type"):
         ScaledDotProductAttention(q, k, k)
+    with pytest.raises(ValueError, match="rank >= 2"):
+        _graph([(1, 4, 8), (1, 5, 8), (1, 5, 2)], mask=(5,))
+    with pytest.raises(ValueError, match="scale must be a scalar"):
+        ScaledDotProductAttention(q, q, q, const(np.float32(0)), const(np.ones(2, np.float32)))
