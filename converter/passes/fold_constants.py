@@ -61,4 +61,4 @@ def _as_declared(node: Node, value: Value, array: np.ndarray) -> np.ndarray:
     dims = value.shape.dims
     if dims is not None and (len(dims) != array.ndim or any(d is not None and d != a for d, a in zip(dims, array.shape))):
         raise ValueError(f"{node}: folded to shape {array.shape}, but its output is declared {value.shape}")
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(array).reshape(array.shape)  # ascontiguousarray makes 0-d arrays 1-d
