@@ -7,8 +7,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from converter import convert_model
+from converter import convert_model, save_model
 from converter.errors import NodeConversionError
+from converter.validate import compare, run_ir, run_onnxruntime
 
 
 def conv_model(
@@ -67,6 +68,19 @@ def test_conv_weights_as_input(check_onnx, group):
     check_onnx(conv_model("Conv", [1, 4, 6, 6], [4, 4 // group, 3, 3], bias=True, weights_as_input=True, group=group))
 
 
+@pytest.mark.parametrize("auto_pad,pads", [("SAME_UPPER", [1, 2, 2, 2]), ("SAME_LOWER", [2, 2, 1, 2])])
+def test_conv_same_with_dilations(tmp_path, auto_pad, pads):
+    """onnxruntime refuses dilated SAME convolutions: the expected values come from explicit pads."""
+    data = np.random.default_rng(1).standard_normal((1, 3, 9, 8)).astype(np.float32)
+    same = conv_model("Conv", [1, 3, 9, 8], [4, 3, 2, 3], bias=True, auto_pad=auto_pad, dilations=[3, 2])
+    explicit = conv_model("Conv", [1, 3, 9, 8], [4, 3, 2, 3], bias=True, pads=pads, dilations=[3, 2])
+    expected = run_onnxruntime(explicit, [data])
+    save_model(convert_model(same), tmp_path / "model.xml")
+    for backend in ("openvino", "onnxruntime"):
+        result = compare(expected, run_ir(tmp_path / "model.xml", [data], backend), 1e-4, 1e-5)
+        assert result.ok, f"{backend}: {result.detail}"
+
+
 def test_conv_dynamic_dims(check_onnx):
     model = conv_model("Conv", ["N", 3, "H", "W"], [4, 3, 3, 3], bias=True, auto_pad="SAME_UPPER", strides=[2, 2])
     check_onnx(model, [np.random.default_rng(1).standard_normal((2, 3, 9, 7)).astype(np.float32)])
@@ -117,6 +131,8 @@ TRANSPOSE_CASES = [
     ("valid", [1, 2, 3, 4], [2, 3, 3, 3], {"strides": [2, 2], "auto_pad": "VALID"}),
     ("group", [1, 4, 3, 3], [4, 2, 3, 3], {"group": 2, "strides": [2, 2]}),
     ("depthwise", [1, 3, 3, 3], [3, 1, 2, 2], {"group": 3, "strides": [2, 2], "pads": [0, 1, 0, 1]}),
+    ("group_everything", [1, 4, 3, 4], [4, 3, 3, 2], {"group": 2, "strides": [2, 3], "dilations": [2, 1], "output_padding": [1, 2], "pads": [1, 0, 0, 1]}),
+    ("same_upper_dilations", [1, 2, 3, 4], [2, 3, 3, 3], {"strides": [2, 2], "dilations": [2, 1], "auto_pad": "SAME_UPPER"}),
 ]
 
 

@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from converter.ir.graph import Node
 from converter.ops import conv as ops
+from converter.ops.conv import same_pads
 from converter.ops.spec import OpSpec, const_ints
 from converter.runtime.lowering.context import LoweringContext, LoweringFn
 
 ONNX_AUTO_PAD = {"same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER", "valid": "VALID"}
 
 
-def window_attrs(node: Node) -> dict[str, Any]:
-    """ONNX window attributes (strides, dilations, pads or auto_pad) from an IR node."""
+def window_attrs(node: Node, kernel: Sequence[int | None]) -> dict[str, Any]:
+    """ONNX window attributes (strides, dilations, pads or auto_pad) from an IR node.
+
+    SAME padding becomes explicit pads when the sizes are known: onnxruntime has no
+    dilated SAME windows.
+    """
     attrs = node.attrs
     result: dict[str, Any] = {"strides": list(attrs["strides"])}
+    dilations = list(attrs.get("dilations") or [1] * len(attrs["strides"]))
     if "dilations" in attrs:
-        result["dilations"] = list(attrs["dilations"])
+        result["dilations"] = dilations
     auto_pad = attrs["auto_pad"]
+    if auto_pad in ("same_upper", "same_lower"):
+        sizes = node.inputs[0].shape.dims
+        if sizes is not None and all(d is not None for d in [*sizes[2:], *kernel]):
+            split = [
+                same_pads(n, k, s, d, auto_pad == "same_upper")  # type: ignore[arg-type]
+                for n, k, s, d in zip(sizes[2:], kernel, attrs["strides"], dilations)
+            ]
+            result["pads"] = [p[0] for p in split] + [p[1] for p in split]
+            return result
     if auto_pad in ONNX_AUTO_PAD:
         result["auto_pad"] = ONNX_AUTO_PAD[auto_pad]
     else:
         result["pads"] = list(attrs["pads_begin"]) + list(attrs["pads_end"])
     return result
+
+
+def _kernel(node: Node) -> list[int | None]:
+    weights = node.inputs[1].shape.dims
+    spatial = len(node.attrs["strides"])
+    return list(weights[-spatial:]) if weights is not None and spatial else [None] * spatial
 
 
 def merge_groups(ctx: LoweringContext, weights: str) -> str:
@@ -42,12 +64,12 @@ def _groups(node: Node) -> int:
 
 
 def convolution(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
-    return [ctx.emit1("Conv", inputs, **window_attrs(node))]
+    return [ctx.emit1("Conv", inputs, **window_attrs(node, _kernel(node)))]
 
 
 def group_convolution(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
     data, weights = inputs
-    return [ctx.emit1("Conv", [data, merge_groups(ctx, weights)], group=_groups(node), **window_attrs(node))]
+    return [ctx.emit1("Conv", [data, merge_groups(ctx, weights)], group=_groups(node), **window_attrs(node, _kernel(node)))]
 
 
 def _backprop(ctx: LoweringContext, node: Node, inputs: list[str], weights: str, group: int) -> list[str]:

@@ -17,17 +17,13 @@ from converter.ops import pooling as ops
 from converter.ops.conv import window_output_dim
 from converter.ops.spec import OpSpec
 from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE, LoweringContext, LoweringFn
-from converter.runtime.lowering.conv import ONNX_AUTO_PAD
+from converter.runtime.lowering.conv import ONNX_AUTO_PAD, window_attrs
 
 
 def _window(node: Node) -> dict[str, Any]:
     attrs = node.attrs
-    result: dict[str, Any] = {"kernel_shape": list(attrs["kernel"]), "strides": list(attrs["strides"])}
-    auto_pad = attrs["auto_pad"]
-    if auto_pad in ONNX_AUTO_PAD:
-        result["auto_pad"] = ONNX_AUTO_PAD[auto_pad]
-    else:
-        result["pads"] = list(attrs["pads_begin"]) + list(attrs["pads_end"])
+    result = window_attrs(node, attrs["kernel"])
+    result["kernel_shape"] = list(attrs["kernel"])
     return result
 
 
@@ -51,7 +47,6 @@ def _check_ceil_is_torch(node: Node) -> None:
 def max_pool(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
     rounding = node.attrs["rounding_type"]
     attrs = _window(node)
-    attrs["dilations"] = list(node.attrs["dilations"])
     if rounding != "floor" and _explicit(node):
         if rounding == "ceil":
             _check_ceil_is_torch(node)

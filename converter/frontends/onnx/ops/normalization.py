@@ -108,7 +108,7 @@ def InstanceNormalization(ctx: OnnxContext, x: Value, scale: Value, bias: Value,
     return ew.Add(ew.Multiply(normalized, channel_vector(_like(scale, x), rank)), channel_vector(_like(bias, x), rank))
 
 
-def _stash(x: Value, stash_type: int) -> ElementType:
+def _stash(stash_type: int) -> ElementType:
     stash = element_type(stash_type)
     if not stash.is_float:
         raise Unsupported(f"stash_type {stash.value} is not a float type")
@@ -140,7 +140,7 @@ def LayerNormalization(
         raise Unsupported("LayerNormalization with a non-negative axis needs a known input rank")
     if rank is not None and not 0 <= axis < rank:
         raise Unsupported(f"axis {axis} is out of range for rank {rank}")
-    stash = _stash(x, stash_type)
+    stash = _stash(stash_type)
     wide = _converted(x, stash)
     normalized = ops.MVN(wide, _axes(axes), normalize_variance=True, eps=epsilon, eps_mode="inside_sqrt")
     y = ew.Multiply(_converted(normalized, x.element_type), scale)
@@ -169,7 +169,7 @@ def GroupNormalization(
         raise Unsupported("num_groups is required")
     if ctx.opset < 21:  # opset 18: one scale and bias per group
         scale, bias = (_per_channel(v, x, num_groups) for v in (scale, bias))
-    stash = _stash(x, stash_type)
+    stash = _stash(stash_type)
     wide = [_converted(v, stash) for v in (x, scale, bias)]
     y = ops.GroupNormalization(*wide, num_groups=num_groups, epsilon=epsilon)
     return _converted(y, x.element_type)
