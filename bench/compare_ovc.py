@@ -54,7 +54,7 @@ def build(name: str):
     if name == "bert_1m":
         return models.bert(layers=3, d=256, heads=4, ffn=1024, vocab=2000)
     if name == "resnet_1m":
-        return models.resnet(width=64, blocks=3)
+        return models.resnet(width=128, blocks=3)
     return getattr(models, name)()
 
 

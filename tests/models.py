@@ -56,7 +56,8 @@ class OnnxBuilder:
     # ---- layers, spelled as exporters write them
 
     def conv_bn(self, x: str, c_in: int, c_out: int, kernel: int = 3, stride: int = 1, groups: int = 1, bias: bool = False) -> str:
-        inputs = [x, self.weight(c_out, c_in // groups, kernel, kernel)]
+        fan_in = c_in // groups * kernel * kernel
+        inputs = [x, self.weight(c_out, c_in // groups, kernel, kernel, scale=float(np.sqrt(2.0 / fan_in)))]
         if bias:
             inputs.append(self.weight(c_out))
         y = self.op("Conv", inputs, kernel_shape=[kernel, kernel], strides=[stride, stride], pads=[kernel // 2] * 4, group=groups)
@@ -70,7 +71,8 @@ class OnnxBuilder:
         return self.op("BatchNormalization", [x, gamma, beta, mean, var], epsilon=1e-5)
 
     def linear(self, x: str, d_in: int, d_out: int) -> str:
-        return self.op("Add", [self.op("MatMul", [x, self.weight(d_in, d_out)]), self.weight(d_out)])
+        weight = self.weight(d_in, d_out, scale=float(1.0 / np.sqrt(d_in)))
+        return self.op("Add", [self.op("MatMul", [x, weight]), self.weight(d_out, scale=0.02)])
 
     def layer_norm(self, x: str, d: int) -> str:
         gamma = self.init((self.rng.random(d) + 0.5).astype(np.float32))

@@ -49,7 +49,8 @@ def test_irforge_convert_output_runs_in_openvino(name: str, tmp_path: Path) -> N
     actual = [np.array(request.get_output_tensor(i).data) for i in range(len(compiled.outputs))]
     verdict = compare(expected, actual, rtol=1e-4, atol=1e-5)
     assert verdict.ok, f"OpenVINO: {verdict.detail}"
-    assert [sorted(o.get_names()) for o in compiled.outputs] == [[o.name] for o in model.graph.output]
+    for port, output in zip(compiled.outputs, model.graph.output):
+        assert output.name in port.get_names()
 
     lowered = compare(expected, run_ir(xml_path, inputs, "onnxruntime"), rtol=1e-4, atol=1e-5)
     assert lowered.ok, f"onnxruntime (lowered IR): {lowered.detail}"

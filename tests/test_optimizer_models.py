@@ -69,7 +69,7 @@ def test_fp16_halves_the_weights_and_stays_close(name: str, tmp_path: Path) -> N
         model = models.bert(layers=3, d=256, heads=4, ffn=1024, vocab=2000)
         inputs = models.transformer_inputs(vocab=2000)
     else:
-        model = models.resnet(width=64, blocks=3)
+        model = models.resnet(width=128, blocks=3)
         inputs = random_inputs(model, seed=4)
     parameters = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
     assert parameters > 1_000_000

@@ -9,10 +9,22 @@ from __future__ import annotations
 from converter.passes.eliminate import eliminate_duplicates, eliminate_noops
 from converter.passes.fold_batchnorm import fold_batchnorm
 from converter.passes.fold_constants import fold_constants
+from converter.passes.fuse_activations import (
+    fuse_clamp,
+    fuse_gelu,
+    fuse_hsigmoid,
+    fuse_hswish,
+    fuse_mish,
+    fuse_softplus,
+    fuse_swish,
+)
+from converter.passes.fuse_attention import fuse_attention
 from converter.passes.fuse_linear import fuse_linear
+from converter.passes.fuse_normalization import fuse_mvn, fuse_normalize_l2
 from converter.passes.fuse_pad import fuse_pad_into_convolution
 from converter.passes.fuse_transpose_matmul import fuse_transpose_into_matmul
 from converter.passes.manager import PassFn
+from converter.passes.simplify_shapes import simplify_reshape_patterns
 
 PASSES: dict[str, PassFn] = {
     "eliminate_noops": eliminate_noops,
@@ -22,6 +34,17 @@ PASSES: dict[str, PassFn] = {
     "fuse_linear": fuse_linear,
     "fuse_pad_into_convolution": fuse_pad_into_convolution,
     "fuse_transpose_into_matmul": fuse_transpose_into_matmul,
+    "fuse_softplus": fuse_softplus,
+    "fuse_mish": fuse_mish,
+    "fuse_hsigmoid": fuse_hsigmoid,
+    "fuse_hswish": fuse_hswish,
+    "fuse_gelu": fuse_gelu,
+    "fuse_swish": fuse_swish,
+    "fuse_clamp": fuse_clamp,
+    "fuse_mvn": fuse_mvn,
+    "fuse_normalize_l2": fuse_normalize_l2,
+    "fuse_attention": fuse_attention,
+    "simplify_reshape_patterns": simplify_reshape_patterns,
 }
 
 

@@ -15,18 +15,22 @@ from converter.ir.graph import Graph, Node, Value
 from converter.ops import shape as shape_ops
 from converter.ops.core import const
 from converter.ops.spec import const_ints
+from converter.passes.patterns import Users, producer, single_use
 
 RESHAPE_LIKE = ("Reshape", "Squeeze", "Unsqueeze")
 NEUTRAL_CONSTANT = {"Add": 0.0, "Subtract": 0.0, "Multiply": 1.0, "Divide": 1.0}
 
 
 def eliminate_noops(graph: Graph) -> Graph:
+    users = graph.users()
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
         node.inputs = [mapping.get(v, v) for v in node.inputs]
         replacement = _noop_source(node)
         if replacement is None:
             replacement = _collapse_reshapes(node)
+        if replacement is None:
+            replacement = _merge_transposes(node, users, graph)
         if replacement is not None and replacement is not node.outputs[0]:
             mapping[node.outputs[0]] = replacement
     graph.replace_values(mapping)
@@ -96,6 +100,25 @@ def _collapse_reshapes(node: Node) -> Value | None:
         return None
     reshaped = shape_ops.Reshape(source, const(np.array(pattern, dtype=np.int64)), special_zero=False, name=node.name)
     return reshaped
+
+
+def _merge_transposes(node: Node, users: Users, graph: Graph) -> Value | None:
+    """Transpose(Transpose(x, p), q) → x when they cancel, else one Transpose(x, p∘q)
+    (the latter only when the inner result has no other reader, so no work is added)."""
+    if node.op.type != "Transpose":
+        return None
+    inner = producer(node.inputs[0], "Transpose")
+    if inner is None:
+        return None
+    outer_order, inner_order = const_ints(node.inputs[1]), const_ints(inner.inputs[1])
+    if not outer_order or not inner_order or len(outer_order) != len(inner_order):
+        return None
+    combined = [inner_order[axis] for axis in outer_order]
+    if combined == list(range(len(combined))):
+        return inner.inputs[0]
+    if not single_use(users, graph, node.inputs[0]):
+        return None
+    return shape_ops.Transpose(inner.inputs[0], const(np.array(combined, dtype=np.int64)), name=node.name)
 
 
 def eliminate_duplicates(graph: Graph) -> Graph:

@@ -118,10 +118,12 @@ class _Reference:
 
 
 def random_graph_inputs(graph: Graph, seed: int = 0, dynamic_dim: int = 2) -> list[np.ndarray]:
+    """Seeded inputs. A dynamic dim on axis k gets size `dynamic_dim + k`, so dims that a pass
+    might confuse (batch and sequence) differ, while the same axis agrees across inputs."""
     rng = np.random.default_rng(seed)
     arrays = []
     for value in graph.inputs:
-        dims = [dynamic_dim if d is None else d for d in (value.shape.dims or ())]
+        dims = [dynamic_dim + axis if d is None else d for axis, d in enumerate(value.shape.dims or ())]
         dtype = value.element_type.numpy
         if dtype.kind == "f":
             arrays.append(rng.standard_normal(dims).astype(dtype))

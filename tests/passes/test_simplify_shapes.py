@@ -1,0 +1,63 @@
+import numpy as np
+
+from converter.ir.graph import Graph
+from converter.ir.types import ElementType, Shape
+from converter.ops.activation import Relu
+from converter.ops.core import ShapeOf, const, parameter
+from converter.ops.elementwise import Add
+from converter.ops.indexing import Gather
+from converter.ops.matmul import MatMul
+from converter.ops.shape import Concat, Reshape, Transpose, Unsqueeze
+from converter.passes.eliminate import eliminate_noops
+from converter.passes.simplify_shapes import dim_origins, simplify_reshape_patterns
+from pass_check import run_pass_checked, unchanged
+
+
+def _dim(shape_source, index):
+    gathered = Gather(ShapeOf(shape_source), const(np.int64(index)), const(np.int64(0)))
+    return Unsqueeze(gathered, const(np.array([0])))
+
+
+def _heads_graph(swap: bool = False):
+    """Reshape [B, S, 8] → [B, S, 2, 4] with B and S gathered from the *input's* shape."""
+    x = parameter("x", ElementType.f32, Shape.of(None, None, 8))
+    projected = Add(MatMul(x.outputs[0], const(np.ones((8, 8), np.float32)), transpose_a=False, transpose_b=False), const(np.ones(8, np.float32)))
+    first, second = (1, 0) if swap else (0, 1)
+    pattern = Concat(_dim(x.outputs[0], first), _dim(x.outputs[0], second), const(np.array([2, 4])), axis=0)
+    return Graph([x], [Relu(Reshape(projected, pattern, special_zero=False))])
+
+
+def test_gathered_dims_become_copies() -> None:
+    optimized = run_pass_checked(_heads_graph(), simplify_reshape_patterns)
+    reshape = optimized.outputs[0].producer.inputs[0].producer
+    assert reshape.inputs[1].const.tolist() == [0, 0, 2, 4] and reshape.attrs["special_zero"]
+    assert "ShapeOf" not in optimized.op_histogram()
+
+
+def test_swapped_dims_are_not_mistaken_for_copies() -> None:
+    optimized = simplify_reshape_patterns(_heads_graph(swap=True).copy())
+    reshape = optimized.outputs[0].producer.inputs[0].producer
+    pattern = reshape.inputs[1].const
+    assert pattern is None or 0 not in pattern.tolist()[:2]
+
+
+def test_origins_follow_transpose_and_matmul() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(None, None, 8))
+    moved = Transpose(x.outputs[0], const(np.array([1, 0, 2])))
+    graph = Graph([x], [moved])
+    origins = dim_origins(graph)
+    assert origins[moved][:2] == origins[graph.inputs[0]][1::-1]
+
+
+def test_constant_patterns_are_left_alone() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(2, 8))
+    assert unchanged(Graph([x], [Reshape(x.outputs[0], const(np.array([4, 4])), special_zero=False)]), simplify_reshape_patterns)
+
+
+def test_transposes_that_cancel_vanish_and_chains_merge() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(2, 3, 4))
+    there = Transpose(x.outputs[0], const(np.array([1, 0, 2])))
+    back = Transpose(there, const(np.array([1, 0, 2])))
+    chained = Transpose(Transpose(back, const(np.array([2, 0, 1]))), const(np.array([0, 2, 1])))
+    optimized = run_pass_checked(Graph([x], [Relu(chained)]), eliminate_noops)
+    assert optimized.op_histogram() == {"Const": 1, "Parameter": 1, "ReLU": 1, "Transpose": 1}
