@@ -1,7 +1,266 @@
-"""ONNX handlers for the resize family."""
+"""ONNX Resize / Upsample → Interpolate-11.
+
+Interpolate-11 in `scales` mode uses the given scales for the coordinate
+transform (as ONNX does), in `sizes` mode `output / input` (as ONNX does).
+Axes whose scale is 1 (or whose size equals the static input dim) are left
+out: interpolating with scale 1 is the identity in every mode.
+"""
 
 from __future__ import annotations
 
-from converter.frontends.onnx.converter import Handler
+from dataclasses import dataclass
 
-HANDLERS: dict[str, Handler] = {}
+import numpy as np
+
+from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported
+from converter.ir.graph import Value
+from converter.ops import resize as ops
+from converter.ops.core import const
+from converter.ops.spec import normalize_axis
+
+COORDINATE_MODES = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"}
+NEAREST_MODES = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"}
+LINEAR_ONNX_AXES = {2: (0, 1), 3: (0, 1, 2), 4: (2, 3), 5: (2, 3, 4)}
+"""The axes Interpolate's `linear_onnx` mode accepts for each input rank (per its spec)."""
+
+
+@dataclass
+class Target:
+    """What to resize to: scales or sizes, constant (per axis) or a runtime value."""
+
+    mode: str  # "scales" or "sizes"
+    axes: list[int] | None  # None: every axis (only with a runtime value of unknown rank)
+    values: list[float] | None  # constant per-axis scales or sizes
+    value: Value | None = None  # runtime scales or sizes when not constant
+
+
+def Resize(
+    ctx: OnnxContext,
+    x: Value,
+    roi: Value | None = None,
+    scales: Value | None = None,
+    sizes: Value | None = None,
+    *,
+    mode: str = "nearest",
+    coordinate_transformation_mode: str = "half_pixel",
+    cubic_coeff_a: float = -0.75,
+    exclude_outside: int = 0,
+    extrapolation_value: float = 0.0,
+    nearest_mode: str = "round_prefer_floor",
+    antialias: int = 0,
+    axes: list[int] | None = None,
+    keep_aspect_ratio_policy: str = "stretch",
+) -> Value:
+    if ctx.opset < 11:
+        # Resize-10 is (X, scales) with Upsample's semantics.
+        if roi is None:
+            raise Unsupported("Resize-10 needs a scales input")
+        return _upsample(x, _scales_target(x, roi, None), mode)
+    rank = x.shape.rank
+    if axes is not None:
+        if rank is None:
+            raise Unsupported("Resize with axes needs an input of known rank")
+        axes = [normalize_axis(a, rank) for a in axes]
+    target = _target(x, scales, sizes, axes)
+    if keep_aspect_ratio_policy != "stretch":
+        target = _keep_aspect_ratio(x, target, keep_aspect_ratio_policy)
+    coordinate_mode = _coordinate_mode(x, target, coordinate_transformation_mode, roi)
+    target = _drop_identity_axes(x, target)
+    if target.axes == []:
+        return x
+    attrs: dict[str, object] = {"coordinate_transformation_mode": coordinate_mode}
+    if mode == "nearest":
+        if nearest_mode not in NEAREST_MODES:
+            raise Unsupported(f"nearest_mode {nearest_mode!r} is not supported")
+        attrs["nearest_mode"] = nearest_mode
+        interpolate_mode = "nearest"
+    elif mode == "linear":
+        interpolate_mode = "linear_onnx"
+    elif mode == "cubic":
+        interpolate_mode = "cubic"
+        attrs["cube_coeff"] = cubic_coeff_a
+        if exclude_outside:
+            raise Unsupported("cubic Resize with exclude_outside=1 is not supported by Interpolate")
+    else:
+        raise Unsupported(f"Resize mode {mode!r} is not supported")
+    if antialias and mode != "nearest" and not _never_downsamples(x, target):
+        raise Unsupported("antialiased downsampling is not supported by OpenVINO's Interpolate")
+    return _interpolate(x, target, interpolate_mode, attrs)
+
+
+def Upsample(ctx: OnnxContext, x: Value, scales_value: Value | None = None, *, mode: str = "nearest", scales: list[float] | None = None) -> Value:
+    if scales_value is None and scales is None:
+        raise Unsupported("Upsample needs scales")
+    return _upsample(x, _scales_target(x, scales_value, scales), mode)
+
+
+def _upsample(x: Value, target: Target, mode: str) -> Value:
+    """Upsample-7/9 and Resize-10: asymmetric coordinates; nearest drops the fraction
+    when upsampling and rounds up when downsampling (Interpolate's `simple` mode)."""
+    target = _drop_identity_axes(x, target)
+    if target.axes == []:
+        return x
+    attrs: dict[str, object] = {"coordinate_transformation_mode": "asymmetric"}
+    if mode == "nearest":
+        attrs["nearest_mode"] = "simple"
+        return _interpolate(x, target, "nearest", attrs)
+    if mode in ("linear", "bilinear"):
+        return _interpolate(x, target, "linear_onnx", attrs)
+    raise Unsupported(f"Upsample mode {mode!r} is not supported")
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _constant_floats(value: Value) -> list[float] | None:
+    array = value.const
+    return None if array is None else [float(v) for v in np.asarray(array).reshape(-1)]
+
+
+def _is_empty(value: Value | None) -> bool:
+    return value is None or value.shape.dims == (0,)
+
+
+def _scales_target(x: Value, value: Value | None, attribute: list[float] | None) -> Target:
+    if value is None:
+        return Target("scales", _all_axes(x, len(attribute or [])), [float(s) for s in attribute or []])
+    values = _constant_floats(value)
+    if values is not None:
+        return Target("scales", _all_axes(x, len(values)), values)
+    return Target("scales", None, None, value)
+
+
+def _target(x: Value, scales: Value | None, sizes: Value | None, axes: list[int] | None) -> Target:
+    if not _is_empty(scales):
+        assert scales is not None
+        mode, value = "scales", scales
+    elif not _is_empty(sizes):
+        assert sizes is not None
+        mode, value = "sizes", sizes
+    else:
+        raise Unsupported("Resize needs non-empty scales or sizes")
+    values = _constant_floats(value)
+    if values is None:
+        return Target(mode, axes, None, value)
+    if axes is None:
+        axes = _all_axes(x, len(values))
+    if len(axes) != len(values):
+        raise Unsupported(f"Resize has {len(values)} {mode} for {len(axes)} axes")
+    return Target(mode, axes, values)
+
+
+def _all_axes(x: Value, count: int) -> list[int]:
+    if x.shape.rank is not None and x.shape.rank != count:
+        raise Unsupported(f"Resize has {count} scales/sizes for an input of rank {x.shape.rank}")
+    return list(range(count))
+
+
+def _drop_identity_axes(x: Value, target: Target) -> Target:
+    if target.values is None or target.axes is None:
+        return target
+    kept = [
+        (axis, value)
+        for axis, value in zip(target.axes, target.values)
+        if not (value == 1.0 if target.mode == "scales" else x.shape[axis] == int(value))
+    ]
+    return Target(target.mode, [a for a, _ in kept], [v for _, v in kept])
+
+
+def _never_downsamples(x: Value, target: Target) -> bool:
+    if target.values is None or target.axes is None:
+        return False
+    if target.mode == "scales":
+        return all(v >= 1.0 for v in target.values)
+    dims = [x.shape[a] for a in target.axes]
+    return all(d is not None and v >= d for d, v in zip(dims, target.values))
+
+
+def _keep_aspect_ratio(x: Value, target: Target, policy: str) -> Target:
+    """keep_aspect_ratio_policy: one scale for all axes, output = round_half_up(scale * dim).
+
+    Expressed as Interpolate scales when floor(scale * dim) gives the same sizes."""
+    if target.mode != "sizes" or target.values is None or target.axes is None:
+        raise Unsupported("keep_aspect_ratio_policy needs constant sizes")
+    dims = [x.shape[a] for a in target.axes]
+    if any(d is None for d in dims):
+        raise Unsupported("keep_aspect_ratio_policy needs static input dims on the resized axes")
+    ratios = [v / d for v, d in zip(target.values, dims)]  # type: ignore[operator]
+    if policy == "not_larger":
+        scale = min(ratios)
+    elif policy == "not_smaller":
+        scale = max(ratios)
+    else:
+        raise Unsupported(f"keep_aspect_ratio_policy {policy!r} is not supported")
+    wanted = [int(scale * d + 0.5) for d in dims]  # type: ignore[operator]
+    if [ops.scaled_dim(d, scale) for d in dims] != wanted:  # type: ignore[arg-type]
+        raise Unsupported("keep_aspect_ratio_policy with a rounded-up output size is not supported")
+    return Target("scales", target.axes, [scale] * len(dims))
+
+
+def _coordinate_mode(x: Value, target: Target, mode: str, roi: Value | None) -> str:
+    if mode in COORDINATE_MODES:
+        return mode
+    if mode == "half_pixel_symmetric":
+        # Equal to half_pixel when every output size is exactly scale * input size.
+        if target.mode == "sizes" or (target.values is not None and _exact_scaling(x, target)):
+            return "half_pixel"
+        raise Unsupported("half_pixel_symmetric with a fractional output size is not supported")
+    if mode == "tf_crop_and_resize":
+        raise Unsupported("coordinate_transformation_mode tf_crop_and_resize is not supported by Interpolate")
+    raise Unsupported(f"coordinate_transformation_mode {mode!r} is not supported")
+
+
+def _exact_scaling(x: Value, target: Target) -> bool:
+    assert target.values is not None and target.axes is not None
+    for axis, scale in zip(target.axes, target.values):
+        dim = x.shape[axis]
+        if dim is None or float(np.float32(scale) * np.float32(dim)) != float(ops.scaled_dim(dim, scale)):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- building
+
+
+def _interpolate(x: Value, target: Target, mode: str, attrs: dict[str, object]) -> Value:
+    if mode == "linear_onnx":
+        target = _linear_onnx_axes(x, target)
+        rank = x.shape.rank
+        axes = target.axes if target.axes is not None or rank is None else list(range(rank))
+        if axes is None or rank is None or tuple(sorted(axes)) != LINEAR_ONNX_AXES.get(rank):
+            mode = "linear"  # the same math without antialias, and no restriction on axes
+    inputs = [x]
+    if target.values is not None:
+        assert target.axes is not None
+        dtype = np.float32 if target.mode == "scales" else np.int64
+        inputs.append(const(np.array(target.values, dtype=dtype)))
+        inputs.append(const(np.array(target.axes, dtype=np.int64)))
+    else:
+        assert target.value is not None
+        inputs.append(target.value)
+        if target.axes is not None:
+            inputs.append(const(np.array(target.axes, dtype=np.int64)))
+    return ops.Interpolate(*inputs, mode=mode, shape_calculation_mode=target.mode, **attrs)
+
+
+def _linear_onnx_axes(x: Value, target: Target) -> Target:
+    """Widen constant axes to the set linear_onnx accepts, with identity scales/sizes."""
+    rank = x.shape.rank
+    allowed = LINEAR_ONNX_AXES.get(rank) if rank is not None else None
+    if allowed is None or target.values is None or target.axes is None or not set(target.axes) <= set(allowed):
+        return target
+    given = dict(zip(target.axes, target.values))
+    values: list[float] = []
+    for axis in allowed:
+        if axis in given:
+            values.append(given[axis])
+        elif target.mode == "scales":
+            values.append(1.0)
+        elif x.shape[axis] is not None:
+            values.append(float(x.shape[axis]))  # type: ignore[arg-type]
+        else:
+            return target
+    return Target(target.mode, list(allowed), values)
+
+
+HANDLERS: dict[str, Handler] = {"Resize": Resize, "Upsample": Upsample}
