@@ -335,3 +335,21 @@ def test_kernels_match_onnxruntime(op: str, attrs: dict) -> None:
     actual = evaluate_with_kernels(convert_model(model), inputs)
     for e, a in zip(expected, actual):
         np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+def test_double_precision(tmp_path, op: str) -> None:
+    """onnxruntime has no f64 recurrent kernels: compare with the f32 model's answer."""
+    model, inputs = recurrent_model(op, "bidirectional", constant_weights=False, initial=True, lengths=[2, 4, 3])
+    expected = [e.astype(np.float64) for e in run_onnxruntime(model, inputs)]
+    for value_info in list(model.graph.input) + list(model.graph.output):
+        value_info.type.tensor_type.elem_type = TensorProto.DOUBLE
+    for index, tensor in enumerate(model.graph.initializer):
+        if tensor.data_type == TensorProto.FLOAT:
+            model.graph.initializer[index].CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float64), tensor.name))
+    xml_path = tmp_path / "model.xml"
+    save_model(convert_model(model), xml_path)
+    doubles = [x.astype(np.float64) for x in inputs]
+    for backend in ("openvino", "onnxruntime"):
+        result = compare(expected, run_ir(xml_path, doubles, backend), 1e-4, 1e-5)
+        assert result.ok, f"{backend}: {result.detail}"

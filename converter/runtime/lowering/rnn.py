@@ -13,7 +13,8 @@ import numpy as np
 from converter.ir.graph import Node
 from converter.ops import rnn as ops
 from converter.ops.spec import OpSpec
-from converter.runtime.lowering.context import LoweringContext, LoweringFn
+from converter.ir.types import ElementType
+from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE, LoweringContext, LoweringFn
 
 ONNX_ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 
@@ -21,6 +22,7 @@ LSTM_GATES_OV_TO_ONNX = (1, 3, 0, 2)
 """OpenVINO LSTM blocks f, i, c, o: ONNX block k (i, o, f, c) is OpenVINO block LSTM_GATES_OV_TO_ONNX[k]."""
 
 INT32 = 6
+FLOAT = 1
 
 
 def _rows(blocks: tuple[int, ...], hidden: int) -> np.ndarray:
@@ -47,17 +49,30 @@ def _common_attrs(node: Node, directions: int) -> dict:
 
 
 def _zeros_like_rows(ctx: LoweringContext, node: Node, directions: int, rows: int) -> str:
-    dtype = node.inputs[0].element_type.numpy
-    return ctx.constant(np.zeros((directions, rows), dtype=dtype))
+    return ctx.constant(np.zeros((directions, rows), dtype=np.float32))
 
 
-def _to_time_major(ctx: LoweringContext, x: str) -> str:
-    return ctx.emit1("Transpose", [x], perm=[1, 0, 2])
+def _compute_type(node: Node) -> ElementType:
+    """onnxruntime's recurrent kernels take f32 only: other float types go through f32 (as OpenVINO's CPU plugin does)."""
+    return node.inputs[0].element_type
 
 
-def _outputs(ctx: LoweringContext, outputs: list[str]) -> list[str]:
-    y = ctx.emit1("Transpose", [outputs[0]], perm=[2, 1, 0, 3])
-    return [y] + [ctx.emit1("Transpose", [state], perm=[1, 0, 2]) for state in outputs[1:]]
+def _as_f32(ctx: LoweringContext, node: Node, name: str) -> str:
+    if _compute_type(node) is ElementType.f32:
+        return name
+    return ctx.emit1("Cast", [name], to=FLOAT)
+
+
+def _to_time_major(ctx: LoweringContext, node: Node, x: str) -> str:
+    return ctx.emit1("Transpose", [_as_f32(ctx, node, x)], perm=[1, 0, 2])
+
+
+def _outputs(ctx: LoweringContext, node: Node, outputs: list[str]) -> list[str]:
+    results = [ctx.emit1("Transpose", [outputs[0]], perm=[2, 1, 0, 3])]
+    results += [ctx.emit1("Transpose", [state], perm=[1, 0, 2]) for state in outputs[1:]]
+    if _compute_type(node) is ElementType.f32:
+        return results
+    return [ctx.emit1("Cast", [r], to=ONNX_ELEMENT_TYPE[_compute_type(node)]) for r in results]
 
 
 def _bias_with_zero_recurrent(ctx: LoweringContext, node: Node, bias: str, directions: int, rows: int) -> str:
@@ -66,6 +81,7 @@ def _bias_with_zero_recurrent(ctx: LoweringContext, node: Node, bias: str, direc
 
 def lstm_sequence(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
     x, h0, c0, lengths, w, r, b = inputs
+    w, r, b = (_as_f32(ctx, node, t) for t in (w, r, b))
     directions = ops.num_directions(node.attrs["direction"])
     hidden = node.attrs["hidden_size"]
     rows = ctx.constant(_rows(LSTM_GATES_OV_TO_ONNX, hidden))
@@ -74,22 +90,23 @@ def lstm_sequence(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[s
     outputs = ctx.emit(
         "LSTM",
         [
-            _to_time_major(ctx, x),
+            _to_time_major(ctx, node, x),
             w,
             r,
             b,
             ctx.emit1("Cast", [lengths], to=INT32),
-            _to_time_major(ctx, h0),
-            _to_time_major(ctx, c0),
+            _to_time_major(ctx, node, h0),
+            _to_time_major(ctx, node, c0),
         ],
         3,
         **_common_attrs(node, directions),
     )
-    return _outputs(ctx, outputs)
+    return _outputs(ctx, node, outputs)
 
 
 def gru_sequence(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
     x, h0, lengths, w, r, b = inputs
+    w, r, b = (_as_f32(ctx, node, t) for t in (w, r, b))
     directions = ops.num_directions(node.attrs["direction"])
     hidden = node.attrs["hidden_size"]
     if node.attrs["linear_before_reset"]:
@@ -101,25 +118,26 @@ def gru_sequence(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[st
         b = _bias_with_zero_recurrent(ctx, node, b, directions, 3 * hidden)
     outputs = ctx.emit(
         "GRU",
-        [_to_time_major(ctx, x), w, r, b, ctx.emit1("Cast", [lengths], to=INT32), _to_time_major(ctx, h0)],
+        [_to_time_major(ctx, node, x), w, r, b, ctx.emit1("Cast", [lengths], to=INT32), _to_time_major(ctx, node, h0)],
         2,
         linear_before_reset=int(node.attrs["linear_before_reset"]),
         **_common_attrs(node, directions),
     )
-    return _outputs(ctx, outputs)
+    return _outputs(ctx, node, outputs)
 
 
 def rnn_sequence(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
     x, h0, lengths, w, r, b = inputs
+    w, r, b = (_as_f32(ctx, node, t) for t in (w, r, b))
     directions = ops.num_directions(node.attrs["direction"])
     b = _bias_with_zero_recurrent(ctx, node, b, directions, node.attrs["hidden_size"])
     outputs = ctx.emit(
         "RNN",
-        [_to_time_major(ctx, x), w, r, b, ctx.emit1("Cast", [lengths], to=INT32), _to_time_major(ctx, h0)],
+        [_to_time_major(ctx, node, x), w, r, b, ctx.emit1("Cast", [lengths], to=INT32), _to_time_major(ctx, node, h0)],
         2,
         **_common_attrs(node, directions),
     )
-    return _outputs(ctx, outputs)
+    return _outputs(ctx, node, outputs)
 
 
 LOWERINGS: dict[OpSpec, LoweringFn] = {

@@ -19,7 +19,6 @@ import numpy as np
 
 from converter.frontends.onnx.converter import OnnxContext, Unsupported
 from converter.ir.graph import Value
-from converter.ir.types import ElementType
 from converter.ops import activation as activation_ops
 from converter.ops import elementwise as ew
 from converter.ops import indexing
@@ -195,8 +194,6 @@ class _Sequence:
 def _check_float(x: Value) -> None:
     if not x.element_type.is_float:
         raise Unsupported(f"X must be a float tensor, got {x.element_type.value}")
-    if x.element_type is ElementType.f64:
-        raise Unsupported("f64 recurrent sequences are not supported by OpenVINO's CPU plugin")
 
 
 def _summed_bias(b: Value | None, gates: int, hidden: int, directions: int, blocks: Sequence[int], dtype: np.dtype) -> Value:
