@@ -153,6 +153,23 @@ def test_layer_norm_unknown_rank_negative_axis(check_onnx):
     check_onnx(model, [data], atol=1e-4, backends=("onnxruntime",))  # OpenVINO's CPU plugin rejects unknown-rank inputs
 
 
+@pytest.mark.parametrize("x_shape,axis", [([2, 3, 8], -1), ([2, 3, 4, 5], 1), (["B", "S", 8], -1), ([2, 3, 4], -3)])
+def test_rms_norm(check_onnx, x_shape, axis):
+    rank = len(x_shape)
+    scale = np.random.default_rng(0).standard_normal(x_shape[axis % rank :]).astype(np.float32)
+    check_onnx(model_of("RMSNormalization", [("x", x_shape)], {"scale": scale}, opset=23, axis=axis, epsilon=1e-3), atol=1e-4)
+
+
+def test_rms_norm_fp16(check_onnx):
+    model = model_of("RMSNormalization", [("x", [2, 8])], {"scale": np.full(8, 0.5, np.float16)}, opset=23, dtype=TensorProto.FLOAT16)
+    check_onnx(model, rtol=1e-2, atol=1e-2)
+
+
+def test_layer_norm_axis_out_of_range_rejected():
+    with pytest.raises(NodeConversionError, match="out of range"):
+        convert_model(model_of("LayerNormalization", [("x", [2, 3])], {"scale": np.ones(3, np.float32)}, opset=17, axis=2))
+
+
 @pytest.mark.parametrize("opset", [18, 21])
 @pytest.mark.parametrize("x_shape,groups", [([2, 4, 3, 3], 2), ([1, 6, 5], 3), ([2, 4, 2, 2], 4), ([1, 4, 2, 2], 1)])
 def test_group_norm(check_onnx, opset, x_shape, groups):

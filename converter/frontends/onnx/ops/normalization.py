@@ -1,4 +1,7 @@
-"""ONNX normalizations → IR BatchNormInference-5, MVN-6, GroupNormalization-12, NormalizeL2-1, LRN-1."""
+"""ONNX normalizations → IR BatchNormInference-5, MVN-6, GroupNormalization-12, NormalizeL2-1, LRN-1.
+
+RMSNormalization has no public OpenVINO op: it is spelled out with a ReduceMean.
+"""
 
 from __future__ import annotations
 
@@ -129,17 +132,7 @@ def LayerNormalization(
     epsilon: float = 1e-5,
     stash_type: int = 1,
 ) -> list[Value]:
-    rank = x.shape.rank
-    if axis < 0 and rank is not None:
-        axis += rank
-    if axis < 0:
-        axes = list(range(axis, 0))  # MVN takes negative axes: works for an unknown rank
-    elif rank is not None:
-        axes = list(range(axis, rank))
-    else:
-        raise Unsupported("LayerNormalization with a non-negative axis needs a known input rank")
-    if rank is not None and not 0 <= axis < rank:
-        raise Unsupported(f"axis {axis} is out of range for rank {rank}")
+    axes = _trailing_axes(x, axis, "LayerNormalization")
     stash = _stash(stash_type)
     wide = _converted(x, stash)
     normalized = ops.MVN(wide, _axes(axes), normalize_variance=True, eps=epsilon, eps_mode="inside_sqrt")
@@ -153,6 +146,34 @@ def LayerNormalization(
     variance = reduction.ReduceMean(ew.Multiply(centered, centered), _axes(axes), keep_dims=True)
     inverse_deviation = ew.Divide(_scalar(1.0, wide), ew.Sqrt(ew.Add(variance, _scalar(epsilon, wide))))
     return [y, mean, inverse_deviation]
+
+
+def _trailing_axes(x: Value, axis: int, op: str) -> list[int]:
+    """Axes [axis, rank); negative when the rank is unknown (the ops take negative axes)."""
+    rank = x.shape.rank
+    if rank is None:
+        if axis >= 0:
+            raise Unsupported(f"{op} with a non-negative axis needs a known input rank")
+        return list(range(axis, 0))
+    if not -rank <= axis < rank:
+        raise Unsupported(f"axis {axis} is out of range for rank {rank}")
+    return list(range(axis % rank, rank))
+
+
+def RMSNormalization(
+    ctx: OnnxContext,
+    x: Value,
+    scale: Value,
+    *,
+    axis: int = -1,
+    epsilon: float = 1e-5,
+    stash_type: int = 1,
+) -> Value:
+    axes = _axes(_trailing_axes(x, axis, "RMSNormalization"))
+    wide = _converted(x, _stash(stash_type))
+    mean_square = reduction.ReduceMean(ew.Multiply(wide, wide), axes, keep_dims=True)
+    normalized = ew.Divide(wide, ew.Sqrt(ew.Add(mean_square, _scalar(epsilon, wide))))
+    return ew.Multiply(_converted(normalized, x.element_type), scale)
 
 
 def GroupNormalization(
@@ -252,6 +273,7 @@ HANDLERS: dict[str, Handler] = {
     "BatchNormalization": BatchNormalization,
     "InstanceNormalization": InstanceNormalization,
     "LayerNormalization": LayerNormalization,
+    "RMSNormalization": RMSNormalization,
     "GroupNormalization": GroupNormalization,
     "MeanVarianceNormalization": MeanVarianceNormalization,
     "LpNormalization": LpNormalization,
