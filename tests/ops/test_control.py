@@ -335,8 +335,27 @@ def test_scan(check_onnx, attrs: dict) -> None:
     check_onnx(onnx_model, [random(3), random(*x_dims, seed=1), random(*z_dims, seed=2), random(3, seed=3)])
 
 
-def test_scan8_rejected() -> None:
-    onnx_model = scan_model()
-    onnx_model.opset_import[0].version = 8
-    with pytest.raises(NodeConversionError, match="Scan-8"):
-        convert_model(onnx_model)
+def scan8_model(directions: list[int] | None = None, lengths: list[int] | None = None) -> onnx.ModelProto:
+    """Scan-8: batch of 2, state [3], scan input [2, 4, 3]; body adds x_t * w (w from the outer scope)."""
+    body = helper.make_graph(
+        [helper.make_node("Mul", ["x_t", "w"], ["xw"]), helper.make_node("Add", ["state_in", "xw"], ["state_out"]),
+         helper.make_node("Neg", ["state_out"], ["negated"])],
+        "body",
+        [info("state_in", dims=[3]), info("x_t", dims=[3])],
+        [info("state_out", dims=[3]), info("negated", dims=[3])],
+    )
+    attrs = {"num_scan_inputs": 1} | ({"directions": directions} if directions else {})
+    node = helper.make_node("Scan", ["lengths" if lengths else "", "state", "x"], ["final", "negated_all"], body=body, **attrs)
+    initializers = [numpy_helper.from_array(np.array(lengths, np.int64), "lengths")] if lengths else []
+    inputs = [info("state", dims=[2, 3]), info("x", dims=[2, 4, 3]), info("w", dims=[3])]
+    return model([node], inputs, [info("final"), info("negated_all")], initializers, opset=8)
+
+
+@pytest.mark.parametrize("directions, lengths", [(None, None), ([1], None), ([0], [4, 4])])
+def test_batched_scan8(check_onnx, directions: list[int] | None, lengths: list[int] | None) -> None:
+    check_onnx(scan8_model(directions, lengths), [random(2, 3), random(2, 4, 3, seed=1), random(3, seed=2)])
+
+
+def test_scan8_shorter_sequences_rejected() -> None:
+    with pytest.raises(NodeConversionError, match="sequence_lens"):
+        convert_model(scan8_model(lengths=[4, 2]))

@@ -217,9 +217,9 @@ def Scan(
     scan_output_directions: list[int] | None = None,
     directions: list[int] | None = None,
 ) -> list[Value]:
-    """Scan-9+ as a Loop-5 over the scanned axis: the body gathers slice i (or T-1-i) of each scan input."""
+    """Scan as Loop-5 over the scanned axis; Scan-8 adds an outer Loop over the batch."""
     if ctx.opset < 9:
-        raise Unsupported("Scan-8 (batched, with sequence_lens) is not supported")
+        return _batched_scan(ctx, list(inputs), body, num_scan_inputs, directions)
     states = len(inputs) - num_scan_inputs
     scanned = list(inputs[states:])
     if states < 0 or not scanned or any(v is None for v in inputs):
@@ -228,11 +228,27 @@ def Scan(
     in_axes = _normalized_axes(scan_input_axes, len(scanned), [v.shape.rank for v in scanned], "scan_input_axes")
     in_directions = _directions(scan_input_directions, len(scanned), "scan_input_directions")
     out_directions = _directions(scan_output_directions, outputs_count, "scan_output_directions")
+    return _scan_as_loop(ctx, list(inputs[:states]), scanned, body, in_axes, in_directions, scan_output_axes, out_directions)
 
+
+def _scan_as_loop(
+    ctx: OnnxContext,
+    initial: list[Value],
+    scanned: list[Value],
+    body: onnx.GraphProto,
+    in_axes: list[int],
+    in_directions: list[int],
+    scan_output_axes: list[int] | None,
+    out_directions: list[int],
+    name: str = "",
+) -> list[Value]:
+    """A Loop-5 whose body gathers slice i (or T-1-i) of each scan input; outputs final states, then scans."""
+    states = len(initial)
+    outputs_count = len(body.output) - states
     steps = _dim_scalar(scanned[0], in_axes[0])
     body_ctx = BodyContext(ctx)
     sliced_types = [_without_axis(v, axis) for v, axis in zip(scanned, in_axes)]
-    converted = convert_graph(body_ctx, _with_types(body, [*inputs[:states], *sliced_types]), "body")
+    converted = convert_graph(body_ctx, _with_types(body, [*initial, *sliced_types]), "body")
     state_params = converted.parameters[:states]
     slice_params = converted.parameters[states:]
 
@@ -257,20 +273,64 @@ def Scan(
     parameters = [iteration, *state_params, *full_params, steps_param, *captured]
     loop_body = Graph(parameters, results, "body")
 
-    loop_inputs = [*inputs[:states], *scanned, steps, *(outer for _, outer in body_ctx.captured)]
+    loop_inputs = [*initial, *scanned, steps, *(outer for _, outer in body_ctx.captured)]
     body_inputs = [-1] + list(range(len(loop_inputs)))
     back_edges = [-1] + list(range(states)) + [-1] * (len(parameters) - 1 - states)
     loop_outputs = [(k, control.CONCAT_NONE, 0, -1, 1, 1) for k in range(states)]
     loop_outputs += [(states + k, axis, 0, -1, 1, 1) for k, axis in enumerate(out_axes)]
     node = control.loop_node(
         steps, const(np.array(True)), loop_inputs, loop_body, body_inputs, back_edges,
-        current_iteration=0, condition_output=len(results) - 1, outputs=loop_outputs,
+        current_iteration=0, condition_output=len(results) - 1, outputs=loop_outputs, name=name,
     )
     final = list(node.outputs)
     for k, (axis, reverse) in enumerate(zip(out_axes, out_directions)):
         if reverse:
             final[states + k] = _reversed(final[states + k], axis)
     return final
+
+
+def _batched_scan(
+    ctx: OnnxContext, inputs: list[Value | None], body: onnx.GraphProto, num_scan_inputs: int, directions: list[int] | None
+) -> list[Value]:
+    """Scan-8: inputs (sequence_lens, states [batch, ...], scan inputs [batch, seq, ...]); the body sees one batch entry."""
+    if not inputs:
+        raise Unsupported("Scan-8 needs inputs")
+    lengths, rest = inputs[0], inputs[1:]
+    states = len(rest) - num_scan_inputs
+    if states < 0 or num_scan_inputs < 1 or any(v is None for v in rest):
+        raise Unsupported("Scan needs at least one scan input and no absent inputs")
+    values: list[Value] = [v for v in rest if v is not None]
+    seq_dim = values[states].shape[1] if values[states].shape.rank is not None else None
+    if lengths is not None and not _all_equal(lengths, seq_dim):
+        raise Unsupported("Scan-8 with sequence_lens shorter than the sequence is not supported")
+    in_directions = _directions(directions, num_scan_inputs, "directions")
+    outputs_count = len(body.output) - states
+
+    outer_ctx = BodyContext(ctx)
+    iteration = parameter("batch/iteration", ElementType.i64, Shape.of())
+    full_params = [parameter(f"batch/input_{k}", v.element_type, v.shape) for k, v in enumerate(values)]
+    entries = [indexing.Gather(p.outputs[0], iteration.outputs[0], _i64(0)) for p in full_params]
+    inner = _scan_as_loop(
+        outer_ctx, entries[:states], entries[states:], body, [0] * num_scan_inputs, in_directions, None,
+        [0] * outputs_count, name="scan",
+    )
+    results = [shape_ops.Unsqueeze(v, _i64([0]), name=f"batch/stacked_{k}") for k, v in enumerate(inner)]
+    results.append(const(np.array(True), name="batch/continue"))
+    captured = [node for node, _ in outer_ctx.captured]
+    parameters = [iteration, *full_params, *captured]
+    loop_inputs = [*values, *(outer for _, outer in outer_ctx.captured)]
+    node = control.loop_node(
+        _dim_scalar(values[0], 0), const(np.array(True)), loop_inputs, Graph(parameters, results, "body"),
+        [-1] + list(range(len(loop_inputs))), [-1] * len(parameters),
+        current_iteration=0, condition_output=len(results) - 1,
+        outputs=[(k, 0, 0, -1, 1, 1) for k in range(len(inner))],
+    )
+    return node.outputs
+
+
+def _all_equal(lengths: Value, seq_dim: int | None) -> bool:
+    array = constant_value(lengths)
+    return array is not None and seq_dim is not None and bool(np.all(array == seq_dim))
 
 
 def _dim_scalar(value: Value, axis: int) -> Value:
