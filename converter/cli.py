@@ -193,15 +193,27 @@ def zoo(
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "report.json").write_text(json.dumps([r.as_row() for r in reports], indent=1) + "\n")
 
-    table = Table(title=f"{len(models)} models from {directory}")
-    for column in ("model", "status", "seconds", "weights (bytes)", "max |diff|", "message"):
-        table.add_column(column)
+    table = Table(title=f"{len(models)} models from {directory}", caption="diff: max |IR − source| / max |source output|")
+    for column in ("model", "status", "s", "FP32 KiB", "FP16 KiB", "FP32 diff", "FP16 diff"):
+        table.add_column(column, overflow="fold")
     for r in reports:
-        diff = "\n".join(f"{k} {v:.1e}" for k, v in r.max_abs_diff.items())
-        sizes = "\n".join(f"{k} {v:,}" for k, v in r.bin_bytes.items())
-        message = r.message.splitlines()[0] if r.message else ""
-        table.add_row(Path(r.model).name, r.status, f"{r.convert_seconds:.3f}", sizes, diff, message[:80])
+        worst = {
+            precision: max((v for k, v in r.max_scaled_diff.items() if k.startswith(precision)), default=float("nan"))
+            for precision in ("fp32", "fp16")
+        }
+        table.add_row(
+            Path(r.model).stem,
+            r.status,
+            f"{r.convert_seconds:.2f}",
+            f"{r.bin_bytes.get('fp32', 0) / 1024:,.1f}",
+            f"{r.bin_bytes.get('fp16', 0) / 1024:,.1f}",
+            f"{worst['fp32']:.1e}",
+            f"{worst['fp16']:.1e}",
+        )
     stdout.print(table)
+    for r in reports:
+        if r.status != "ok":
+            stdout.print(f"{Path(r.model).name}: {r.status}: {r.message.splitlines()[0]}", highlight=False, soft_wrap=True)
     stdout.print(f"report: {output_dir / 'report.json'}", highlight=False)
     if any(r.status == "error" for r in reports):
         raise typer.Exit(EXIT_INTERNAL)

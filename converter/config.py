@@ -18,6 +18,7 @@ PRECISIONS = ("fp32", "fp16")
 class Tolerance:
     rtol: float
     atol: float
+    per_tensor: bool = False  # rtol relative to the output's largest magnitude (see validate.compare)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PipelineConfig:
     if set(precisions) - set(PRECISIONS):
         raise InvalidModelError(f"{path}: precisions must be among {PRECISIONS}, got {list(precisions)}")
     tolerances = {
-        key: Tolerance(float(value["rtol"]), float(value["atol"]))
+        key: Tolerance(float(value["rtol"]), float(value["atol"]), bool(value.get("per_tensor", False)))
         for key, value in (data.get("tolerances") or {}).items()
     }
     return PipelineConfig(passes, precisions, tolerances)

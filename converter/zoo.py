@@ -25,6 +25,7 @@ class ModelReport:
     source_bytes: int = 0
     convert_seconds: float = 0.0
     max_abs_diff: dict[str, float] = field(default_factory=dict)  # per "precision/backend"
+    max_scaled_diff: dict[str, float] = field(default_factory=dict)  # max |diff| / max |expected|
 
     def as_row(self) -> dict:
         return asdict(self)
@@ -71,8 +72,11 @@ def convert_and_validate(
             for backend in backends:
                 if backend == "openvino" and not _openvino_available():
                     continue
-                result = compare(expected, run_ir(xml_path, inputs, backend), tolerance.rtol, tolerance.atol)
-                report.max_abs_diff[f"{precision}/{backend}"] = max(result.max_abs, default=0.0)
+                actual = run_ir(xml_path, inputs, backend)
+                result = compare(expected, actual, tolerance.rtol, tolerance.atol, tolerance.per_tensor)
+                key = f"{precision}/{backend}"
+                report.max_abs_diff[key] = max(result.max_abs, default=0.0)
+                report.max_scaled_diff[key] = _scaled_difference(expected, actual)
                 if not result.ok:
                     problems.append(f"{precision}/{backend}: {result.detail}")
         if problems:
@@ -83,6 +87,17 @@ def convert_and_validate(
         report.status = "error"
         report.message = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=6)}"
     return report
+
+
+def _scaled_difference(expected: list, actual: list) -> float:
+    import numpy as np
+
+    worst = 0.0
+    for e, a in zip(expected, actual):
+        if e.dtype.kind == "f" and e.size and a.shape == e.shape:
+            scale = float(np.max(np.abs(e))) or 1.0
+            worst = max(worst, float(np.max(np.abs(e.astype(np.float64) - a))) / scale)
+    return worst
 
 
 def _openvino_available() -> bool:

@@ -30,7 +30,10 @@ class OnnxBuilder:
         self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
         return name
 
-    def weight(self, *shape: int, scale: float = 0.3) -> str:
+    def weight(self, *shape: int, scale: float | None = None) -> str:
+        """Seeded normal weights; by default scaled by 1/sqrt(fan-in) so activations stay O(1)."""
+        if scale is None:
+            scale = float(1.0 / np.sqrt(np.prod(shape[1:]))) if len(shape) > 1 else 0.1
         return self.init((self.rng.standard_normal(shape) * scale).astype(np.float32))
 
     def op(self, op_type: str, inputs: list[str], outputs: int = 1, **attrs) -> str | list[str]:
