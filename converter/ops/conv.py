@@ -181,5 +181,36 @@ GroupConvolutionBackpropData = OpSpec(
     "GroupConvolutionBackpropData", "opset1", BACKPROP_ATTRS, lambda node: _infer_backprop(node, grouped=True)
 )
 
-OPS: tuple[OpSpec, ...] = (Convolution, GroupConvolution, ConvolutionBackpropData, GroupConvolutionBackpropData)
+def _infer_deformable(node: Node) -> list[TensorType]:
+    data, _, filters = node.inputs[:3]
+    element_type = data.element_type
+    spatial = _spatial_rank(node)
+    if spatial is None:
+        return [tensor(element_type, None)]
+    data_dims = data.shape.dims or (None,) * (spatial + 2)
+    filter_dims = filters.shape.dims or (None,) * (spatial + 2)
+    kernel = filter_dims[-spatial:] if spatial else ()
+    return [tensor(element_type, [data_dims[0], filter_dims[0], *_window_dims(node, data_dims[2:], kernel)])]
+
+
+DeformableConvolution = OpSpec(
+    "DeformableConvolution",
+    "opset8",
+    CONV_ATTRS
+    + (
+        Attr("group", AttrKind.INT, 1),
+        Attr("deformable_group", AttrKind.INT, 1),
+        Attr("bilinear_interpolation_pad", AttrKind.BOOL, False),
+    ),
+    _infer_deformable,
+)
+"""Inputs: data, offsets [N, 2·deformable_group·k..., out...], filters [C_out, C_in/group, k...], optional mask."""
+
+OPS: tuple[OpSpec, ...] = (
+    Convolution,
+    GroupConvolution,
+    ConvolutionBackpropData,
+    GroupConvolutionBackpropData,
+    DeformableConvolution,
+)
 

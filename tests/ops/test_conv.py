@@ -156,3 +156,38 @@ def test_conv_transpose_output_shape_dynamic_spatial(check_onnx, output_shape):
 
 def test_conv_transpose_weights_as_input(check_onnx):
     check_onnx(conv_model("ConvTranspose", ["N", 4, 3, 3], [4, 2, 3, 3], weights_as_input=True, group=2, strides=[2, 2]))
+
+
+def deform_model(x_shape: list[int], w_shape: list[int], out_hw: list[int], bias: bool, mask: bool, offset_group: int, **attrs) -> tuple[onnx.ModelProto, list[np.ndarray]]:
+    rng = np.random.default_rng(0)
+    kernel = int(np.prod(w_shape[2:]))
+    arrays = {
+        "x": rng.standard_normal(x_shape).astype(np.float32),
+        "w": rng.standard_normal(w_shape).astype(np.float32),
+        "offset": (1.5 * rng.standard_normal([x_shape[0], 2 * offset_group * kernel, *out_hw])).astype(np.float32),
+    }
+    if bias:
+        arrays["b"] = rng.standard_normal(w_shape[0]).astype(np.float32)
+    if mask:
+        arrays["mask"] = rng.random([x_shape[0], offset_group * kernel, *out_hw]).astype(np.float32)
+    names = ["x", "w", "offset", "b" if bias else "", "mask" if mask else ""]
+    while not names[-1]:
+        names.pop()
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in arrays.items() if n not in ("w", "b")]
+    initializers = [numpy_helper.from_array(arrays[n], n) for n in ("w", "b") if n in arrays]
+    node = helper.make_node("DeformConv", names, ["y"], offset_group=offset_group, **attrs)
+    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    return model, [a for n, a in arrays.items() if n not in ("w", "b")]
+
+
+@pytest.mark.parametrize("bias,mask", [(False, False), (True, True), (True, False)])
+@pytest.mark.parametrize("group,offset_group", [(1, 1), (2, 2), (2, 1)])
+def test_deform_conv(check_onnx, bias, mask, group, offset_group):
+    model, inputs = deform_model([1, 4, 5, 6], [4, 4 // group, 3, 3], [5, 6], bias, mask, offset_group, group=group, pads=[1, 1, 1, 1])
+    check_onnx(model, inputs)
+
+
+def test_deform_conv_strides_dilations(check_onnx):
+    model, inputs = deform_model([2, 2, 7, 7], [3, 2, 2, 2], [3, 3], True, True, 1, strides=[2, 2], dilations=[2, 2], pads=[0, 0, 1, 1])
+    check_onnx(model, inputs)

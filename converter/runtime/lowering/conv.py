@@ -42,12 +42,6 @@ def window_attrs(node: Node, kernel: Sequence[int | None]) -> dict[str, Any]:
     return result
 
 
-def _kernel(node: Node) -> list[int | None]:
-    weights = node.inputs[1].shape.dims
-    spatial = len(node.attrs["strides"])
-    return list(weights[-spatial:]) if weights is not None and spatial else [None] * spatial
-
-
 def merge_groups(ctx: LoweringContext, weights: str) -> str:
     """[G, D1, rest...] → [G*D1, rest...] (the ONNX grouped weight layout)."""
     shape = ctx.emit1("Shape", [weights])
@@ -126,7 +120,38 @@ def group_convolution_backprop_data(ctx: LoweringContext, node: Node, inputs: li
     return _backprop(ctx, node, inputs, merge_groups(ctx, inputs[1]), _groups(node))
 
 
+def deformable_convolution(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
+    if not node.attrs["bilinear_interpolation_pad"]:
+        raise NotImplementedError("DeformableConvolution with bilinear_interpolation_pad=false has no ONNX counterpart")
+    data, offsets, filters = inputs[:3]
+    mask = inputs[3] if len(inputs) > 3 else ""
+    kernel = _kernel(node)
+    attrs = window_attrs(node, kernel)
+    auto_pad = attrs.pop("auto_pad", None)
+    if auto_pad == "VALID":
+        attrs["pads"] = [0] * (2 * len(kernel))
+    elif auto_pad is not None:
+        raise NotImplementedError("DeformableConvolution with SAME padding of unknown sizes cannot be lowered to ONNX")
+    attrs["kernel_shape"] = kernel if None not in kernel else None
+    return [
+        ctx.emit1(
+            "DeformConv",
+            [data, filters, offsets, "", mask] if mask else [data, filters, offsets],
+            group=node.attrs["group"],
+            offset_group=node.attrs["deformable_group"],
+            **attrs,
+        )
+    ]
+
+
+def _kernel(node: Node) -> list[int | None]:
+    weights = node.inputs[2 if node.op is ops.DeformableConvolution else 1].shape.dims
+    spatial = len(node.attrs["strides"])
+    return list(weights[-spatial:]) if weights is not None and spatial else [None] * spatial
+
+
 LOWERINGS: dict[OpSpec, LoweringFn] = {
+    ops.DeformableConvolution: deformable_convolution,
     ops.Convolution: convolution,
     ops.GroupConvolution: group_convolution,
     ops.ConvolutionBackpropData: convolution_backprop_data,

@@ -1,4 +1,4 @@
-"""ONNX Conv / ConvTranspose → IR (Group)Convolution(BackpropData) + bias Add.
+"""ONNX Conv / ConvTranspose / DeformConv → IR (Group)Convolution(BackpropData), DeformableConvolution + bias Add.
 
 Also holds the window-attribute helpers (pads, strides, auto_pad) that the pooling
 handlers share.
@@ -237,4 +237,36 @@ def _transpose_to_shape(
     )
 
 
-HANDLERS: dict[str, Handler] = {"Conv": Conv, "ConvTranspose": ConvTranspose}
+def DeformConv(
+    ctx: OnnxContext,
+    x: Value,
+    w: Value,
+    offset: Value,
+    b: Value | None = None,
+    mask: Value | None = None,
+    *,
+    dilations: list[int] | None = None,
+    group: int = 1,
+    kernel_shape: list[int] | None = None,
+    offset_group: int = 1,
+    pads: list[int] | None = None,
+    strides: list[int] | None = None,
+) -> Value:
+    count = spatial_rank(x, w, kernel_shape)
+    begin, end = split_pads(pads, count)
+    inputs = [x, offset, w] + ([mask] if mask is not None else [])
+    y = ops.DeformableConvolution(
+        *inputs,
+        strides=per_axis(strides, count, 1, "strides"),
+        pads_begin=begin,
+        pads_end=end,
+        dilations=per_axis(dilations, count, 1, "dilations"),
+        auto_pad="explicit",
+        group=group,
+        deformable_group=offset_group,
+        bilinear_interpolation_pad=True,  # ONNX samples zero-padded data bilinearly at the border
+    )
+    return add_bias(y, b, count + 2)
+
+
+HANDLERS: dict[str, Handler] = {"Conv": Conv, "ConvTranspose": ConvTranspose, "DeformConv": DeformConv}
