@@ -49,7 +49,9 @@ def optimize(
     settings = load_config(config)
     names = list(passes) if passes is not None else list(settings.passes)
     tolerance = settings.tolerance("verify")
-    return run_pipeline(graph, resolve(names), verify=verify, rtol=tolerance.rtol, atol=tolerance.atol)
+    return run_pipeline(
+        graph, resolve(names), verify=verify, rtol=tolerance.rtol, atol=tolerance.atol, per_tensor=tolerance.per_tensor
+    )
 
 
 def convert_model(

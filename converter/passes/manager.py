@@ -66,6 +66,7 @@ def run_pipeline(
     rtol: float = 1e-5,
     atol: float = 1e-6,
     seed: int = 0,
+    per_tensor: bool = False,
 ) -> tuple[Graph, PipelineReport]:
     report = PipelineReport()
     reference = _Reference(graph, seed) if verify else None
@@ -89,7 +90,7 @@ def run_pipeline(
                 check_graph(graph)
             except GraphCheckError as error:
                 raise PassVerificationError(name, str(error)) from None
-            record.max_abs_diff = reference.check(name, graph, rtol, atol)
+            record.max_abs_diff = reference.check(name, graph, rtol, atol, per_tensor)
         report.records.append(record)
     return graph, report
 
@@ -103,7 +104,7 @@ class _Reference:
         self.inputs = random_graph_inputs(graph, seed)
         self.expected = execute(graph, self.inputs)
 
-    def check(self, pass_name: str, graph: Graph, rtol: float, atol: float) -> float:
+    def check(self, pass_name: str, graph: Graph, rtol: float, atol: float, per_tensor: bool) -> float:
         from converter.runtime import execute
         from converter.validate import compare
 
@@ -111,7 +112,7 @@ class _Reference:
             actual = execute(graph, self.inputs)
         except Exception as error:
             raise PassVerificationError(pass_name, f"the graph no longer runs: {type(error).__name__}: {error}") from None
-        result = compare(self.expected, actual, rtol, atol)
+        result = compare(self.expected, actual, rtol, atol, per_tensor)
         if not result.ok:
             raise PassVerificationError(pass_name, result.detail)
         return max(result.max_abs, default=0.0)
