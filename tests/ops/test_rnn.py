@@ -96,7 +96,7 @@ def test_directions(check_onnx, op: str, direction: str, constant_weights: bool)
 def check_batchwise(tmp_path, op: str, peepholes: bool = False, **kwargs) -> None:
     """onnxruntime has no layout=1: compare with the same node at layout 0, inputs and outputs transposed."""
     model, inputs = recurrent_model(op, layout=1, **kwargs)
-    reference, _ = recurrent_model(op, layout=0, **kwargs)
+    reference, _ = recurrent_model(op, layout=0, **{k: v for k, v in kwargs.items() if k != "x_dims"})
     if peepholes:
         directions = 2 if kwargs.get("direction") == "bidirectional" else 1
         with_peepholes(model, inputs, directions, True)
@@ -215,6 +215,17 @@ def _broadcast_lowered() -> bool:
 )
 def test_dynamic_batch(check_onnx, op: str, initial: bool) -> None:
     model, inputs = recurrent_model(op, "bidirectional", initial=initial, lengths=[4, 4, 4] if initial else None, dynamic_batch=True)
+    check_onnx(model, inputs)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("layout", [0, 1])
+def test_dynamic_x_batch_fixed_by_constant_states(tmp_path, check_onnx, op: str, layout: int) -> None:
+    kwargs = {"direction": "bidirectional", "initial": True, "lengths": [3, 1, 4]}
+    if layout:
+        check_batchwise(tmp_path, op, x_dims=["N", SEQ, INPUT], **kwargs)
+        return
+    model, inputs = recurrent_model(op, x_dims=[SEQ, "N", INPUT], **kwargs)
     check_onnx(model, inputs)
 
 

@@ -165,6 +165,19 @@ class _Sequence:
     def batch(self) -> Value | int:
         return _static_or_tensor(self.x, 0)
 
+    def pin_batch(self, states: Sequence[Value | None], sequence_lens: Value | None) -> None:
+        """Give X the static batch its states or lengths declare: OpenVINO's CPU plugin fails to compile
+        a sequence whose X batch is dynamic while the states' batch is static."""
+        if self.x.shape.rank != 3 or self.x.shape[0] is not None:
+            return
+        state_batch_axis = 1 if self.layout == 0 else 0
+        known = [s.shape[state_batch_axis] for s in states if s is not None and s.shape.rank == 3]
+        if sequence_lens is not None and sequence_lens.shape.rank == 1:
+            known.append(sequence_lens.shape[0])
+        batch = next((d for d in known if d is not None), None)
+        if batch is not None:
+            self.x = shape_ops.Reshape(self.x, _int64s([batch, 0, 0]), special_zero=True)
+
     def state(self, initial: Value | None) -> Value:
         """ONNX initial state → [batch, dirs, hidden]; zeros when absent."""
         if initial is None:
@@ -236,6 +249,7 @@ def LSTM(
     hidden = _hidden_size(hidden_size, r)
     names = _activations(activations, ("sigmoid", "tanh", "tanh"), directions)
     sequence = _Sequence(x, layout, directions, hidden)
+    sequence.pin_batch([initial_h, initial_c], sequence_lens)
     blocks = list(LSTM_GATES_ONNX_TO_OV)
     rows = _gate_rows(blocks, hidden)
     w_ov, r_ov = _take_rows(w, rows), _take_rows(r, rows)
@@ -397,6 +411,7 @@ def GRU(
     hidden = _hidden_size(hidden_size, r)
     names = _activations(activations, ("sigmoid", "tanh"), directions)
     sequence = _Sequence(x, layout, directions, hidden)
+    sequence.pin_batch([initial_h], sequence_lens)
     if linear_before_reset:
         b_ov = _gru_split_bias(b, hidden, directions, sequence.dtype)
     else:
@@ -448,6 +463,7 @@ def RNN(
     hidden = _hidden_size(hidden_size, r)
     names = _activations(activations, ("tanh",), directions)
     sequence = _Sequence(x, layout, directions, hidden)
+    sequence.pin_batch([initial_h], sequence_lens)
     node = rnn_ops.RNNSequence.node(
         sequence.x,
         sequence.state(initial_h),
