@@ -153,18 +153,67 @@ def test_resize_tf_half_pixel_for_nn(check_onnx):
 
 
 @pytest.mark.parametrize(
-    "attrs, message",
+    "attrs",
     [
-        ({"mode": "cubic", "exclude_outside": 1}, "exclude_outside"),
-        ({"mode": "linear", "antialias": 1}, "antialias"),
-        ({"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"}, "tf_crop_and_resize"),
-        ({"mode": "linear", "coordinate_transformation_mode": "half_pixel_symmetric"}, "half_pixel_symmetric"),
-        ({"mode": "nearest", "nearest_mode": "bogus"}, "nearest_mode"),
+        {"mode": "cubic", "exclude_outside": 1, "cubic_coeff_a": -0.5},
+        {"mode": "linear", "antialias": 1},
+        {"mode": "cubic", "antialias": 1},
+        {"mode": "cubic", "antialias": 1, "exclude_outside": 1},
+        {"mode": "linear", "coordinate_transformation_mode": "half_pixel_symmetric"},
+        {"mode": "nearest", "coordinate_transformation_mode": "half_pixel_symmetric"},
     ],
 )
-def test_resize_rejections(attrs, message):
-    model = resize_model([1, 1, 4, 4], scales=[1, 1, 0.6, 0.6], roi=[0, 0, 0, 0, 1, 1, 1, 1], **attrs)
+@pytest.mark.parametrize("scales", [[1, 1, 0.62, 0.45], [1, 1, 1.7, 2.5]])
+def test_resize_beyond_interpolate_by_constant_taps(check_onnx, attrs, scales):
+    model = resize_model([2, 3, 7, 9], scales=scales, **attrs)
+    check_onnx(model, atol=1e-4)
+    antialias_only = attrs.get("antialias") and not attrs.get("exclude_outside")
+    upsampling = min(scales) >= 1
+    # Antialiasing changes nothing when upsampling: that stays an Interpolate.
+    assert ("Interpolate" in convert_model(model).op_histogram()) == bool(antialias_only and upsampling)
+
+
+@pytest.mark.parametrize("extrapolation_value", [0.0, -3.5])
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+def test_resize_tf_crop_and_resize_constant_roi(check_onnx, mode, extrapolation_value):
+    model = resize_model(
+        [1, 2, 6, 5],
+        sizes=[1, 2, 4, 7],
+        roi=[0, 0, 0.2, -0.3, 1, 1, 0.9, 1.2],
+        mode=mode,
+        coordinate_transformation_mode="tf_crop_and_resize",
+        extrapolation_value=extrapolation_value,
+    )
+    check_onnx(model, atol=1e-4)
+
+
+def test_resize_keep_aspect_ratio_rounding_up(check_onnx):
+    # scale min(5/4, 9/3) = 1.25: the 3-long axis becomes round(3.75) = 4, one more than floor.
+    model = resize_model([1, 1, 4, 3], sizes=[5, 9], mode="linear", axes=[2, 3], keep_aspect_ratio_policy="not_larger")
+    check_onnx(model)
+
+
+@pytest.mark.parametrize(
+    "attrs, message",
+    [
+        ({"mode": "cubic", "exclude_outside": 1}, "exclude_outside.*not constant"),
+        ({"mode": "linear", "antialias": 1}, "antialias"),
+        ({"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"}, "tf_crop_and_resize"),
+        ({"mode": "nearest", "nearest_mode": "bogus"}, "nearest_mode"),
+        ({"mode": "area"}, "mode"),
+    ],
+)
+def test_resize_rejections_with_runtime_scales(attrs, message):
+    model = resize_model([1, 1, 4, 4], scales=[1, 1, 0.6, 0.6], runtime=True, **attrs)
     with pytest.raises(NodeConversionError, match=message):
+        convert_model(model)
+
+
+def test_resize_tf_crop_and_resize_runtime_roi_is_rejected():
+    model = resize_model([1, 1, 4, 4], sizes=[1, 1, 3, 3], mode="linear", coordinate_transformation_mode="tf_crop_and_resize")
+    model.graph.input.append(helper.make_tensor_value_info("roi", FLOAT, [8]))
+    model.graph.node[0].input[1] = "roi"
+    with pytest.raises(NodeConversionError, match="roi is not constant"):
         convert_model(model)
 
 

@@ -4,6 +4,12 @@ Interpolate-11 in `scales` mode uses the given scales for the coordinate
 transform (as ONNX does), in `sizes` mode `output / input` (as ONNX does).
 Axes whose scale is 1 (or whose size equals the static input dim) are left
 out: interpolating with scale 1 is the identity in every mode.
+
+What Interpolate cannot express (antialiased downsampling, exclude_outside,
+tf_crop_and_resize, half_pixel_symmetric with a fractional output size,
+keep_aspect_ratio_policy rounding up) is built from Gather/Multiply/Add with
+constant per-axis taps when the scales/sizes (and roi) are constant and the
+resized dims static; otherwise it is rejected.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import numpy as np
 
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported
 from converter.ir.graph import Value
+from converter.ops import elementwise as ew
 from converter.ops import resize as ops
 from converter.ops.core import const
+from converter.ops.indexing import Gather
 from converter.ops.spec import normalize_axis
 
 COORDINATE_MODES = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"}
@@ -56,34 +64,49 @@ def Resize(
         if roi is None:
             raise Unsupported("Resize-10 needs a scales input")
         return _upsample(x, _scales_target(x, roi, None), mode)
+    if mode not in ("nearest", "linear", "cubic"):
+        raise Unsupported(f"Resize mode {mode!r} is not supported")
+    if mode == "nearest" and nearest_mode not in NEAREST_MODES:
+        raise Unsupported(f"nearest_mode {nearest_mode!r} is not supported")
     rank = x.shape.rank
     if axes is not None:
         if rank is None:
             raise Unsupported("Resize with axes needs an input of known rank")
         axes = [normalize_axis(a, rank) for a in axes]
     target = _target(x, scales, sizes, axes)
+    options = Options(
+        mode, coordinate_transformation_mode, nearest_mode, cubic_coeff_a, bool(exclude_outside), bool(antialias), extrapolation_value
+    )
+    try:
+        return _resize_by_interpolate(x, target, options, keep_aspect_ratio_policy)
+    except Unsupported as limitation:
+        # What Interpolate cannot express, per-axis gathers with constant weights can, given
+        # constant scales/sizes (and roi) and static dims on the resized axes.
+        plan = _separable_plan(x, target, keep_aspect_ratio_policy, roi, options)
+        if isinstance(plan, str):
+            raise Unsupported(f"{limitation} (and {plan})") from None
+        return _resize_by_taps(x, plan, options)
+
+
+def _resize_by_interpolate(x: Value, target: Target, options: Options, keep_aspect_ratio_policy: str) -> Value:
     if keep_aspect_ratio_policy != "stretch":
         target = _keep_aspect_ratio(x, target, keep_aspect_ratio_policy)
-    coordinate_mode = _coordinate_mode(x, target, coordinate_transformation_mode, roi)
+    coordinate_mode = _coordinate_mode(x, target, options.coordinate_mode)
     target = _drop_identity_axes(x, target)
     if target.axes == []:
         return x
     attrs: dict[str, object] = {"coordinate_transformation_mode": coordinate_mode}
-    if mode == "nearest":
-        if nearest_mode not in NEAREST_MODES:
-            raise Unsupported(f"nearest_mode {nearest_mode!r} is not supported")
-        attrs["nearest_mode"] = nearest_mode
+    if options.mode == "nearest":
+        attrs["nearest_mode"] = options.nearest_mode
         interpolate_mode = "nearest"
-    elif mode == "linear":
+    elif options.mode == "linear":
         interpolate_mode = "linear_onnx"
-    elif mode == "cubic":
-        interpolate_mode = "cubic"
-        attrs["cube_coeff"] = cubic_coeff_a
-        if exclude_outside:
-            raise Unsupported("cubic Resize with exclude_outside=1 is not supported by Interpolate")
     else:
-        raise Unsupported(f"Resize mode {mode!r} is not supported")
-    if antialias and mode != "nearest" and not _never_downsamples(x, target):
+        interpolate_mode = "cubic"
+        attrs["cube_coeff"] = options.cubic_coeff_a
+        if options.exclude_outside:
+            raise Unsupported("cubic Resize with exclude_outside=1 is not supported by Interpolate")
+    if options.antialias and options.mode != "nearest" and not _never_downsamples(x, target):
         raise Unsupported("antialiased downsampling is not supported by OpenVINO's Interpolate")
     return _interpolate(x, target, interpolate_mode, attrs)
 
@@ -197,7 +220,7 @@ def _keep_aspect_ratio(x: Value, target: Target, policy: str) -> Target:
     return Target("scales", target.axes, [scale] * len(dims))
 
 
-def _coordinate_mode(x: Value, target: Target, mode: str, roi: Value | None) -> str:
+def _coordinate_mode(x: Value, target: Target, mode: str) -> str:
     if mode in COORDINATE_MODES:
         return mode
     if mode == "half_pixel_symmetric":
@@ -261,6 +284,178 @@ def _linear_onnx_axes(x: Value, target: Target) -> Target:
         else:
             return target
     return Target(target.mode, list(allowed), values)
+
+
+
+# ---------------------------------------------------------------- separable fallback
+#
+# Resizing is separable: along each axis, every output row is a weighted sum of a few input
+# rows. With the sizes known at conversion time, the taps and weights are constants and the
+# resize becomes Gathers, Multiplies and Adds. This covers what Interpolate lacks (antialias,
+# exclude_outside, tf_crop_and_resize, half_pixel_symmetric, keep_aspect_ratio_policy rounding).
+
+
+@dataclass(frozen=True)
+class Options:
+    mode: str
+    coordinate_mode: str
+    nearest_mode: str
+    cubic_coeff_a: float
+    exclude_outside: bool
+    antialias: bool
+    extrapolation_value: float
+
+
+@dataclass(frozen=True)
+class AxisPlan:
+    axis: int
+    input_size: int
+    output_size: int
+    scale: float  # the scale the coordinate transform uses
+    roi: tuple[float, float]  # start and end, for tf_crop_and_resize
+
+    @property
+    def is_identity(self) -> bool:
+        return self.scale == 1.0 and self.output_size == self.input_size and self.roi == (0.0, 1.0)
+
+
+def _separable_plan(x: Value, target: Target, policy: str, roi: Value | None, options: Options) -> list[AxisPlan] | str:
+    """Per-axis sizes and scales, or why they are not known at conversion time."""
+    if target.values is None or target.axes is None:
+        return "the scales/sizes are not constant"
+    dims = [x.shape[a] for a in target.axes]
+    if any(d is None for d in dims):
+        return "the resized dims are not static"
+    sizes = [int(d) for d in dims]  # type: ignore[arg-type]
+    if target.mode == "scales":
+        scales = list(target.values)
+        outputs = [int(np.floor(np.float32(d) * np.float32(s))) for d, s in zip(sizes, scales)]
+    else:
+        outputs = [int(v) for v in target.values]
+        scales = [o / d for o, d in zip(outputs, sizes)]
+        if policy in ("not_larger", "not_smaller"):
+            scale = min(scales) if policy == "not_larger" else max(scales)
+            scales = [scale] * len(sizes)
+            outputs = [int(scale * d + 0.5) for d in sizes]
+        elif policy != "stretch":
+            return f"keep_aspect_ratio_policy {policy!r} is unknown"
+    windows = [(0.0, 1.0)] * len(sizes)
+    if options.coordinate_mode == "tf_crop_and_resize":
+        values = None if roi is None else _constant_floats(roi)
+        if values is None:
+            return "the roi is not constant"
+        rank = x.shape.rank or 0
+        count = len(target.axes)
+        if len(values) == 2 * count:
+            windows = [(values[i], values[count + i]) for i in range(count)]
+        elif len(values) == 2 * rank:
+            windows = [(values[a], values[rank + a]) for a in target.axes]
+        else:
+            return f"the roi has {len(values)} values"
+    return [AxisPlan(*fields) for fields in zip(target.axes, sizes, outputs, scales, windows)]
+
+
+def _resize_by_taps(x: Value, plan: list[AxisPlan], options: Options) -> Value:
+    result = x
+    for axis_plan in plan:
+        if axis_plan.is_identity:
+            continue
+        indices, weights, outside = _axis_taps(axis_plan, options)
+        result = _apply_taps(result, axis_plan.axis, indices, weights, outside, options.extrapolation_value)
+    return result
+
+
+def _source_coordinates(plan: AxisPlan, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where each output position samples the input, and which positions fall outside it."""
+    resized = np.arange(plan.output_size, dtype=np.float64)
+    size, out, scale = plan.input_size, plan.output_size, plan.scale
+    outside = np.zeros(out, dtype=bool)
+    if mode == "half_pixel":
+        source = (resized + 0.5) / scale - 0.5
+    elif mode == "pytorch_half_pixel":
+        source = (resized + 0.5) / scale - 0.5 if out > 1 else np.zeros(out)
+    elif mode == "align_corners":
+        source = resized * (size - 1) / (out - 1) if out > 1 else np.zeros(out)
+    elif mode == "asymmetric":
+        source = resized / scale
+    elif mode == "tf_half_pixel_for_nn":
+        source = (resized + 0.5) / scale
+    elif mode == "half_pixel_symmetric":
+        offset = size / 2 * (1 - out / (scale * size))
+        source = offset + (resized + 0.5) / scale - 0.5
+    elif mode == "tf_crop_and_resize":
+        start, end = plan.roi
+        if out > 1:
+            source = start * (size - 1) + resized * (end - start) * (size - 1) / (out - 1)
+        else:
+            source = np.full(out, 0.5 * (start + end) * (size - 1))
+        outside = (source < 0) | (source > size - 1)
+    else:
+        raise Unsupported(f"coordinate_transformation_mode {mode!r} is not supported")
+    return source, outside
+
+
+def _nearest(source: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "round_prefer_floor":
+        return np.ceil(source - 0.5)
+    if mode == "round_prefer_ceil":
+        return np.floor(source + 0.5)
+    return np.floor(source) if mode == "floor" else np.ceil(source)
+
+
+def _kernel(distance: np.ndarray, mode: str, a: float) -> np.ndarray:
+    t = np.abs(distance)
+    if mode == "linear":
+        return np.clip(1.0 - t, 0.0, 1.0)
+    near = ((a + 2) * t - (a + 3)) * t * t + 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return np.where(t <= 1, near, np.where(t < 2, far, 0.0))
+
+
+def _axis_taps(plan: AxisPlan, options: Options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Input indices [out, taps], weights [out, taps] and the outside mask [out] along one axis."""
+    source, outside = _source_coordinates(plan, options.coordinate_mode)
+    last = plan.input_size - 1
+    if options.mode == "nearest":
+        indices = np.clip(_nearest(source, options.nearest_mode), 0, last).astype(np.int64)[:, None]
+        weights = np.where(outside, 0.0, 1.0)[:, None]
+        return indices, weights, outside
+    radius = 1.0 if options.mode == "linear" else 2.0
+    # Antialiasing widens the kernel by 1/scale when downsampling.
+    stretch = min(plan.scale, 1.0) if options.antialias else 1.0
+    first = int(np.floor(-radius / stretch)) + 1
+    count = 2 - 2 * first
+    base = np.ceil(source) - 1  # the input position just left of the source (strictly left when on it)
+    positions = base[:, None] + first + np.arange(count)[None, :]
+    weights = _kernel((positions - source[:, None]) * stretch, options.mode, options.cubic_coeff_a)
+    if options.antialias:
+        weights = weights / weights.sum(axis=1, keepdims=True)
+    if options.exclude_outside:
+        weights = np.where((positions >= 0) & (positions <= last), weights, 0.0)
+        totals = weights.sum(axis=1, keepdims=True)
+        weights = weights / np.where(totals == 0, 1.0, totals)
+    weights[outside] = 0.0
+    return np.clip(positions, 0, last).astype(np.int64), weights, outside
+
+
+def _apply_taps(x: Value, axis: int, indices: np.ndarray, weights: np.ndarray, outside: np.ndarray, fill: float) -> Value:
+    rank = x.shape.rank
+    assert rank is not None
+    column_shape = [indices.shape[0]] + [1] * (rank - axis - 1)
+    plain = bool(np.all(weights == 1.0))  # nearest, nothing outside: a pure gather
+    if not plain and not x.element_type.is_float:
+        raise Unsupported(f"interpolating {x.element_type.value} data by weights is not supported")
+    used = [t for t in range(indices.shape[1]) if weights[:, t].any()] or [0]
+    result: Value | None = None
+    for tap in used:
+        gathered = Gather(x, const(indices[:, tap]), const(np.int64(axis)))
+        term = gathered if plain else ew.Multiply(gathered, const(weights[:, tap].astype(x.element_type.numpy).reshape(column_shape)))
+        result = term if result is None else ew.Add(result, term)
+    assert result is not None
+    if outside.any() and fill != 0.0:
+        bias = np.where(outside, fill, 0.0).astype(x.element_type.numpy).reshape(column_shape)
+        result = ew.Add(result, const(bias))
+    return result
 
 
 HANDLERS: dict[str, Handler] = {"Resize": Resize, "Upsample": Upsample}
