@@ -1,4 +1,4 @@
-"""ONNX If and Loop → inlined branch, OpenVINO If-8 or Loop-5.
+"""ONNX If, Loop and Scan → inlined branch, OpenVINO If-8 or Loop-5.
 
 A subgraph may read tensors of the scopes around it. An If whose condition is
 constant (or folds to a constant) is replaced by its chosen branch, converted
