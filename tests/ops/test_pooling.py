@@ -8,6 +8,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
+from onnx.reference import ReferenceEvaluator
 
 from converter import convert_model, save_model
 from converter.errors import NodeConversionError
@@ -164,3 +165,47 @@ def test_ceil_window_in_padding_not_lowered(tmp_path):
     save_model(Graph([x], [y]), tmp_path / "model.xml")
     with pytest.raises(NotImplementedError, match="end padding"):
         run_ir(tmp_path / "model.xml", [np.zeros((1, 2, 7, 6), np.float32)], "onnxruntime")
+
+
+UNPOOL_CASES = [
+    ([2, 3, 6, 8], {"kernel_shape": [2, 2], "strides": [2, 2]}),
+    ([2, 3, 7, 8], {"kernel_shape": [3, 2], "strides": [2, 1], "pads": [1, 0, 1, 1]}),
+]
+
+
+def unpool_model(x_shape: list, window: dict, output_shape: list[int] | None) -> onnx.ModelProto:
+    """MaxPool then MaxUnpool of its values and indices (optionally to a larger output_shape)."""
+    nodes = [helper.make_node("MaxPool", ["x"], ["pooled", "indices"], **window)]
+    initializers = []
+    unpool_inputs = ["pooled", "indices"]
+    if output_shape is not None:
+        initializers.append(onnx.numpy_helper.from_array(np.array(output_shape, np.int64), "shape"))
+        unpool_inputs.append("shape")
+    nodes.append(helper.make_node("MaxUnpool", unpool_inputs, ["y"], **window))
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)]
+    graph = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+@pytest.mark.parametrize("x_shape,window", UNPOOL_CASES)
+def test_max_unpool(check_onnx, x_shape, window, dynamic):
+    data = np.random.default_rng(0).standard_normal(x_shape).astype(np.float32)
+    check_onnx(unpool_model(["N", 3, "H", "W"] if dynamic else x_shape, window, None), [data])
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+@pytest.mark.parametrize("x_shape,window", UNPOOL_CASES)
+def test_max_unpool_output_shape(tmp_path, x_shape, window, dynamic):
+    """ONNX's reference places the values as in the default shape and pads the end with zeros.
+
+    onnxruntime instead reads the indices in the output_shape layout; we follow the reference.
+    """
+    data = np.random.default_rng(0).standard_normal(x_shape).astype(np.float32)
+    output_shape = [x_shape[0], x_shape[1], x_shape[2] + 1, x_shape[3] + 2]
+    model = unpool_model(["N", 3, "H", "W"] if dynamic else x_shape, window, output_shape)
+    expected = ReferenceEvaluator(model).run(None, {"x": data})
+    save_model(convert_model(model), tmp_path / "model.xml")
+    for backend in ("openvino", "onnxruntime"):
+        result = compare(expected, run_ir(tmp_path / "model.xml", [data], backend), 1e-6, 1e-6)
+        assert result.ok, f"{backend}: {result.detail}"

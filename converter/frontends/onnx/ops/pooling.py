@@ -1,4 +1,4 @@
-"""ONNX pooling → IR MaxPool-8/14, AvgPool-1/14, Reduce* (global pools).
+"""ONNX pooling → IR MaxPool-8/14, AvgPool-1/14, Reduce* (global pools); MaxUnpool as a scatter.
 
 Cases AvgPool cannot express directly (dilations; ONNX's divisor for windows that
 overhang the end in ceil mode with count_include_pad) become a window sum divided
@@ -20,7 +20,9 @@ from converter.ops import elementwise as ew
 from converter.ops import pooling as ops
 from converter.ops import reduction
 from converter.ops.conv import GroupConvolution, same_pads, window_output_dim
-from converter.ops.core import const
+from converter.ops.core import Convert, ShapeOf, const
+from converter.ops.indexing import Gather, ScatterElementsUpdate
+from converter.ops.shape import Broadcast, Concat, Pad, Reshape
 
 
 @dataclass(frozen=True)
@@ -300,7 +302,61 @@ def GlobalLpPool(ctx: OnnxContext, x: Value, *, p: int | float = 2) -> Value:
     return lp_root(reduction.ReduceSum(lp_power(x, p), axes, keep_dims=True), p)
 
 
+def MaxUnpool(
+    ctx: OnnxContext,
+    x: Value,
+    indices: Value,
+    output_shape: Value | None = None,
+    *,
+    kernel_shape: list[int] | None = None,
+    pads: list[int] | None = None,
+    strides: list[int] | None = None,
+) -> Value:
+    """Zeros of the unpooled shape with x scattered at the (whole-tensor flat) indices.
+
+    The indices address the default unpooled shape; an output_shape only adds zeros at the end.
+    """
+    window = make_window(kernel_shape, strides, None, pads, "NOTSET", 0)
+    shape = _unpooled_shape(x, window)
+    flat = const(np.array([-1], dtype=np.int64))
+    zeros = Broadcast(const(np.zeros((), dtype=x.element_type.numpy)), shape)
+    scattered = ScatterElementsUpdate(
+        Reshape(zeros, flat, special_zero=False),
+        Reshape(indices, flat, special_zero=False),
+        Reshape(x, flat, special_zero=False),
+        const(np.array(0, dtype=np.int64)),
+        reduction="none",
+        use_init_val=True,
+    )
+    y = Reshape(scattered, shape, special_zero=False)
+    if output_shape is None:
+        return y
+    if output_shape.element_type is not ElementType.i64:
+        output_shape = Convert(output_shape, destination_type=ElementType.i64)
+    missing = ew.Subtract(output_shape, shape)
+    begin = const(np.zeros(len(window.kernel) + 2, dtype=np.int64))
+    return Pad(y, begin, missing, const(np.zeros((), dtype=x.element_type.numpy)), pad_mode="constant")
+
+
+def _unpooled_shape(x: Value, window: Window) -> Value:
+    """[N, C, (size - 1) * stride + kernel - pads...] as an i64 vector."""
+    offsets = [k - s - b - e for k, s, b, e in zip(window.kernel, window.strides, window.pads_begin, window.pads_end)]
+    dims = x.shape.dims
+    if dims is not None and all(d is not None for d in dims):
+        spatial = [d * s + o for d, s, o in zip(dims[2:], window.strides, offsets)]  # type: ignore[operator]
+        return const(np.array([*dims[:2], *spatial], dtype=np.int64))
+    count = len(window.kernel)
+    shape = ShapeOf(x, output_type=ElementType.i64)
+    axis = const(np.array(0, dtype=np.int64))
+    leading = Gather(shape, const(np.array([0, 1], dtype=np.int64)), axis)
+    sizes = Gather(shape, const(np.arange(2, 2 + count, dtype=np.int64)), axis)
+    scaled = ew.Multiply(sizes, const(np.array(window.strides, dtype=np.int64)))
+    spatial_value = ew.Add(scaled, const(np.array(offsets, dtype=np.int64)))
+    return Concat(leading, spatial_value, axis=0)
+
+
 HANDLERS: dict[str, Handler] = {
+    "MaxUnpool": MaxUnpool,
     "MaxPool": MaxPool,
     "AveragePool": AveragePool,
     "LpPool": LpPool,
