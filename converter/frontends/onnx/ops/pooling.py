@@ -183,20 +183,23 @@ def MaxPool(
     return [values, indices]
 
 
+def _i64(value: int) -> Value:
+    return const(np.array(value, dtype=np.int64))
+
+
 def column_major_indices(indices: Value, sizes: list[int]) -> Value:
     """Row-major flat indices (n*C + c)*S + s → (n*C + c)*S + column-major position of s."""
     volume = int(np.prod(sizes))
-    scalar = lambda v: const(np.array(v, dtype=np.int64))  # noqa: E731
-    plane = ew.Divide(indices, scalar(volume))
-    rest = ew.Subtract(indices, ew.Multiply(plane, scalar(volume)))
-    result = ew.Multiply(plane, scalar(volume))
+    plane = ew.Divide(indices, _i64(volume))
+    rest = ew.Subtract(indices, ew.Multiply(plane, _i64(volume)))
+    result = ew.Multiply(plane, _i64(volume))
     row_stride = volume
     column_stride = 1
     for size in sizes:
         row_stride //= size
-        coordinate = ew.Divide(rest, scalar(row_stride))
-        rest = ew.Subtract(rest, ew.Multiply(coordinate, scalar(row_stride)))
-        result = ew.Add(result, ew.Multiply(coordinate, scalar(column_stride)))
+        coordinate = ew.Divide(rest, _i64(row_stride))
+        rest = ew.Subtract(rest, ew.Multiply(coordinate, _i64(row_stride)))
+        result = ew.Add(result, ew.Multiply(coordinate, _i64(column_stride)))
         column_stride *= size
     return result
 
