@@ -300,3 +300,29 @@ def test_interpolate_pads_simple_mode_lowering(tmp_path):
     openvino, onnxruntime = (run_ir(tmp_path / "model.xml", [data], backend)[0] for backend in ("openvino", "onnxruntime"))
     assert openvino.shape == (1, 2, 4, 10)
     np.testing.assert_array_equal(onnxruntime, openvino)
+
+
+@pytest.mark.parametrize(
+    "shape, axes, scales, mode",
+    [
+        ((2, 3, 5, 4), (1, 2, 3), (2.0, 1.5, 0.5), "linear_onnx"),
+        ((2, 3, 5, 4), (0, 3), (2.0, 1.5), "linear"),
+        ((2, 3, 4, 5, 3), (1, 4), (2.0, 1.5), "linear"),
+        ((2, 3, 9), (2,), (1.5,), "cubic"),
+        ((2, 3, 9), (1, 2), (2.0, 0.5), "cubic"),
+        ((2, 3, 5, 4), (3, 1), (1.5, 2.0), "cubic"),
+        ((2, 3, 5, 4), (0, 1, 2, 3), (1.0, 1.0, 2.0, 1.0), "cubic"),
+    ],
+)
+def test_interpolate_lowering_for_axes_onnxruntime_does_not_take(tmp_path, shape, axes, scales, mode):
+    """onnxruntime's Resize only interpolates some axis patterns; the lowering moves the axes."""
+    from converter.ir.graph import Graph
+
+    node = parameter("x", ElementType.f32, Shape(shape))
+    y = ops.Interpolate(node.outputs[0], const(np.array(scales, dtype=np.float32)), const(np.array(axes)), mode=mode, shape_calculation_mode="scales")
+    y.names.append("y")
+    save_model(Graph([node], [y]), tmp_path / "model.xml")
+    data = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    openvino, onnxruntime = (run_ir(tmp_path / "model.xml", [data], backend)[0] for backend in ("openvino", "onnxruntime"))
+    assert openvino.shape == y.shape.static
+    np.testing.assert_allclose(onnxruntime, openvino, rtol=1e-4, atol=1e-5)

@@ -32,7 +32,60 @@ def interpolate(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str
         return [_simple_nearest(ctx, node, data, inputs[1], axes, onnx_attrs)]
     if attrs["mode"] == "nearest":
         onnx_attrs["nearest_mode"] = attrs["nearest_mode"]
-    return [_resize(ctx, node, data, inputs[1], axes, onnx_attrs)]
+    axes, target = _moving_axes(ctx, node, axes, inputs[1])
+    if axes == []:
+        return [data]
+    if not _onnxruntime_accepts(onnx_attrs["mode"], node.inputs[0].shape.rank, axes):
+        return [_resize_canonical(ctx, node, data, target, axes, onnx_attrs)]
+    return [_resize(ctx, node, data, target, axes, onnx_attrs)]
+
+
+def _moving_axes(ctx: LoweringContext, node: Node, axes: list[int] | None, target: str) -> tuple[list[int] | None, str]:
+    """With constant scales/sizes, only the axes that change (and their scales/sizes)."""
+    values = node.inputs[1].const
+    rank = node.inputs[0].shape.rank
+    if values is None or (axes is None and rank is None):
+        return axes, target
+    axes = list(range(rank)) if axes is None else axes  # type: ignore[arg-type]
+    flat = np.asarray(values).reshape(-1)
+    dims = ops.padded_dims(node)
+    scales_mode = node.attrs["shape_calculation_mode"] == "scales"
+    keep = [i for i, axis in enumerate(axes) if not (flat[i] == 1.0 if scales_mode else dims[axis] == int(flat[i]))]
+    if len(keep) == len(axes):
+        return axes, target
+    return [axes[i] for i in keep], ctx.constant(flat[keep])
+
+
+def _onnxruntime_accepts(mode: str, rank: int | None, axes: list[int] | None) -> bool:
+    """Whether onnxruntime's Resize kernel interpolates these axes as they are."""
+    if mode == "nearest" or rank is None or axes is None:
+        return True
+    moving = set(axes)
+    if mode == "linear":
+        return rank in (2, 3) or (rank == 4 and (moving <= {2, 3} or moving <= {1, 2})) or (rank == 5 and moving <= {2, 3, 4})
+    return rank == 2 or (rank == 4 and moving <= {2, 3})
+
+
+def _resize_canonical(ctx: LoweringContext, node: Node, data: str, target: str, axes: list[int], attrs: dict[str, Any]) -> str:
+    """Move the interpolated axes last, fold the others into one, resize in a form
+    onnxruntime accepts ([P, S...] or [1, P, S...]), and undo the moves."""
+    rank = node.inputs[0].shape.rank
+    assert rank is not None
+    limit = 3 if attrs["mode"] == "linear" else 2
+    if len(axes) > limit:
+        raise NotImplementedError(f"onnxruntime's {attrs['mode']} Resize interpolates at most {limit} axes at once")
+    rest = [a for a in range(rank) if a not in axes]
+    order = rest + axes
+    moved = ctx.emit1("Transpose", [data], perm=order)
+    shape = ctx.emit1("Shape", [moved])
+    lead = [1] if len(axes) == limit else []
+    folded_shape = ctx.emit1("Concat", [ctx.int64s(lead + [-1]), ctx.emit1("Shape", [moved], start=len(rest))], axis=0)
+    folded = ctx.emit1("Reshape", [moved, folded_shape])
+    first = len(lead) + 1
+    resized = _resize(ctx, node, folded, target, list(range(first, first + len(axes))), attrs)
+    unfolded_shape = ctx.emit1("Concat", [ctx.emit1("Slice", [shape, ctx.int64s([0]), ctx.int64s([len(rest)])]), ctx.emit1("Shape", [resized], start=first)], axis=0)
+    unfolded = ctx.emit1("Reshape", [resized, unfolded_shape])
+    return ctx.emit1("Transpose", [unfolded], perm=[order.index(a) for a in range(rank)])
 
 
 def _pad(ctx: LoweringContext, node: Node, data: str) -> str:
