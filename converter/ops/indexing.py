@@ -8,7 +8,7 @@ import numpy as np
 
 from converter.ir.graph import Node
 from converter.ir.types import Dim, TensorType
-from converter.ops.spec import Attr, AttrKind, OpSpec, const_ints, normalize_axis, tensor
+from converter.ops.spec import REQUIRED, Attr, AttrKind, OpSpec, const_ints, normalize_axis, tensor
 
 
 def _positive_indices(indices: np.ndarray, length: int) -> np.ndarray:
@@ -255,6 +255,106 @@ def _slice_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.nd
 Slice = OpSpec("Slice", "opset8", (), _infer_slice, _slice_kernel)
 
 
+# ---------------------------------------------------------------- StridedSlice-1
+
+
+def _mask_bit(mask: tuple[int, ...], index: int) -> bool:
+    return index < len(mask) and mask[index] != 0
+
+
+def strided_slice_plan(attrs: dict[str, Any], entries: int, rank: int) -> list[tuple[str, int, int]]:
+    """What each begin/end entry does: (kind, entry index, input axis), in output order.
+
+    Kinds: "slice" and "shrink" read an input axis, "new" inserts a 1 (axis -1),
+    "full" keeps an input axis whole (from an ellipsis or past the last entry; entry -1).
+    """
+    new, shrink, ellipsis = attrs["new_axis_mask"], attrs["shrink_axis_mask"], attrs["ellipsis_mask"]
+    if sum(_mask_bit(ellipsis, i) for i in range(entries)) > 1:
+        raise ValueError("StridedSlice: more than one ellipsis")
+    consumed = sum(1 for i in range(entries) if not _mask_bit(new, i) and not _mask_bit(ellipsis, i))
+    if consumed > rank:
+        raise ValueError(f"StridedSlice: {consumed} sliced axes for an input of rank {rank}")
+    plan: list[tuple[str, int, int]] = []
+    axis = 0
+    for i in range(entries):
+        if _mask_bit(ellipsis, i):
+            plan += [("full", -1, a) for a in range(axis, axis + rank - consumed)]
+            axis += rank - consumed
+        elif _mask_bit(new, i):
+            plan.append(("new", i, -1))
+        else:
+            plan.append(("shrink" if _mask_bit(shrink, i) else "slice", i, axis))
+            axis += 1
+    plan += [("full", -1, a) for a in range(axis, rank)]
+    return plan
+
+
+def _strided_bounds(attrs: dict[str, Any], i: int, dim: int, begin: int, end: int, stride: int) -> int:
+    start = None if _mask_bit(attrs["begin_mask"], i) else begin
+    stop = None if _mask_bit(attrs["end_mask"], i) else end
+    return len(range(*slice(start, stop, stride).indices(dim)))
+
+
+MASKS = ("begin_mask", "end_mask", "new_axis_mask", "shrink_axis_mask", "ellipsis_mask")
+
+
+def _infer_strided_slice(node: Node) -> list[TensorType]:
+    if len({len(node.attrs[m]) for m in MASKS if node.attrs[m]}) > 1:
+        raise ValueError("StridedSlice: all non-empty masks must have the same size (as OpenVINO checks)")
+    data, begin_value = node.inputs[0], node.inputs[1]
+    entries = begin_value.shape[0] if begin_value.shape.rank == 1 else None
+    if data.shape.dims is None or entries is None:
+        return [tensor(data.element_type, None)]
+    begin, end = const_ints(node.inputs[1]), const_ints(node.inputs[2])
+    stride = const_ints(node.inputs[3]) if len(node.inputs) > 3 else [1] * entries
+    dims: list[Dim] = []
+    for kind, i, axis in strided_slice_plan(node.attrs, entries, len(data.shape.dims)):
+        size = data.shape.dims[axis] if axis >= 0 else None
+        if kind == "new":
+            dims.append(1)
+        elif kind == "full":
+            dims.append(size)
+        elif kind == "slice":
+            known = size is not None and begin is not None and end is not None and stride is not None
+            dims.append(_strided_bounds(node.attrs, i, size, begin[i], end[i], stride[i]) if known else None)  # type: ignore[arg-type,index]
+    return [tensor(data.element_type, dims)]
+
+
+def _strided_slice_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndarray]:
+    data = inputs[0]
+    begin, end = ([int(v) for v in a.reshape(-1)] for a in inputs[1:3])
+    stride = [int(v) for v in inputs[3].reshape(-1)] if len(inputs) > 3 else [1] * len(begin)
+    index: list[Any] = []
+    for i in range(len(begin)):
+        if _mask_bit(attrs["ellipsis_mask"], i):
+            index.append(Ellipsis)
+        elif _mask_bit(attrs["new_axis_mask"], i):
+            index.append(None)
+        elif _mask_bit(attrs["shrink_axis_mask"], i):
+            index.append(begin[i])
+        else:
+            start = None if _mask_bit(attrs["begin_mask"], i) else begin[i]
+            stop = None if _mask_bit(attrs["end_mask"], i) else end[i]
+            index.append(slice(start, stop, stride[i]))
+    result = np.asarray(data[tuple(index)])
+    return [np.ascontiguousarray(result).reshape(result.shape)]
+
+
+StridedSlice = OpSpec(
+    "StridedSlice",
+    "opset1",
+    (
+        Attr("begin_mask", AttrKind.INTS, REQUIRED),
+        Attr("end_mask", AttrKind.INTS, REQUIRED),
+        Attr("new_axis_mask", AttrKind.INTS, ()),
+        Attr("shrink_axis_mask", AttrKind.INTS, ()),
+        Attr("ellipsis_mask", AttrKind.INTS, ()),
+    ),
+    _infer_strided_slice,
+    _strided_slice_kernel,
+)
+
+
 # ---------------------------------------------------------------- ReverseSequence-1
 
 
@@ -299,5 +399,6 @@ OPS: tuple[OpSpec, ...] = (
     ScatterElementsUpdate,
     ScatterNDUpdate,
     Slice,
+    StridedSlice,
     ReverseSequence,
 )

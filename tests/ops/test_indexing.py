@@ -245,3 +245,42 @@ def test_kernels_match_onnxruntime():
 
 
 
+
+
+# ---------------------------------------------------------------- StridedSlice-1 (IR only: no ONNX op maps to it)
+
+STRIDED_CASES = [
+    # begin, end, stride, begin_mask, end_mask, new_axis_mask, shrink_axis_mask, ellipsis_mask
+    ([0, 1], [2, 3], [1, 1], [0, 0], [0, 0], [], [], []),
+    ([1, 0, 0], [0, 0, -1], [1, 1, -2], [0, 1, 1], [1, 1, 0], [], [], []),
+    ([0, 2], [0, 0], [1, 1], [0, 0], [0, 1], [1, 0], [], []),
+    ([-1, 0], [0, 0], [1, 1], [0, 1], [0, 1], [], [1, 0], []),
+    ([0, 1], [0, 3], [1, 1], [0, 0], [0, 0], [], [], [1, 0]),
+    ([0, 0, 1], [0, 0, 2], [1, 1, 1], [0, 0, 0], [0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]),
+    ([3, 1], [-100, 10], [-1, 2], [0, 0], [0, 0], [], [], []),
+]
+
+
+@pytest.mark.parametrize("begin,end,stride,begin_mask,end_mask,new_axis_mask,shrink_axis_mask,ellipsis_mask", STRIDED_CASES)
+def test_ir_strided_slice(begin, end, stride, begin_mask, end_mask, new_axis_mask, shrink_axis_mask, ellipsis_mask):
+    node, x = f32_parameter("x", 4, 5, 3)
+    y = ops.StridedSlice(
+        x,
+        const(i64(begin)),
+        const(i64(end)),
+        const(i64(stride)),
+        begin_mask=begin_mask,
+        end_mask=end_mask,
+        new_axis_mask=new_axis_mask,
+        shrink_axis_mask=shrink_axis_mask,
+        ellipsis_mask=ellipsis_mask,
+    )
+    check_ir([y], [node], [random([4, 5, 3])])
+
+
+def test_ir_strided_slice_runtime_bounds():
+    node, x = f32_parameter("x", 4, None)
+    begin_node = parameter("begin", ElementType.i32, Shape.of(2))
+    y = ops.StridedSlice(x, begin_node.outputs[0], const(i64([3, 0])), begin_mask=[0, 0], end_mask=[0, 1], shrink_axis_mask=[1, 0])
+    assert y.shape.dims == (None,)
+    check_ir([y], [node, begin_node], [random([4, 6]), np.array([-1, 2], dtype=np.int32)])

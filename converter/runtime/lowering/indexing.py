@@ -6,10 +6,11 @@ import numpy as np
 import onnx
 
 from converter.ir.graph import Node
+from converter.ir.types import ElementType
 from converter.ops import indexing as ops
 from converter.ops.spec import OpSpec, normalize_axis
 from converter.runtime.lowering.context import LoweringContext, LoweringFn
-from converter.runtime.lowering.shape import as_int64, as_int64_vector, constant_axis, known_rank, runtime_dim
+from converter.runtime.lowering.shape import INT64_MAX, INT64_MIN, as_int64, as_int64_vector, constant_axis, known_rank, runtime_dim
 
 
 def _positive_indices(ctx: LoweringContext, indices: str, size: str) -> str:
@@ -148,6 +149,57 @@ def slice_(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
     return [ctx.emit1("Slice", [inputs[0], start, stop, axes, step])]
 
 
+# ---------------------------------------------------------------- StridedSlice-1
+
+
+def strided_slice(ctx: LoweringContext, node: Node, inputs: list[str]) -> list[str]:
+    """One ONNX Slice over the sliced and shrunk axes, then Squeeze and Unsqueeze."""
+    entries = node.inputs[1].shape[0] if node.inputs[1].shape.rank == 1 else None
+    if entries is None:
+        raise NotImplementedError("StridedSlice with begin of unknown length cannot be lowered")
+    plan = ops.strided_slice_plan(node.attrs, entries, known_rank(node))
+    begin, end = (as_int64_vector(ctx, v, n) for v, n in zip(node.inputs[1:3], inputs[1:3]))
+    stride = as_int64_vector(ctx, node.inputs[3], inputs[3]) if len(inputs) > 3 else ctx.int64s([1] * entries)
+    starts, stops, steps, axes = [], [], [], []
+    for kind, i, axis in plan:
+        if kind not in ("slice", "shrink"):
+            continue
+        first = _element(ctx, begin, i)
+        if kind == "shrink":
+            is_last = ctx.emit1("Equal", [first, ctx.int64s([-1])])
+            starts.append(first)
+            stops.append(ctx.emit1("Where", [is_last, ctx.int64s([INT64_MAX]), ctx.emit1("Add", [first, ctx.int64s([1])])]))
+            steps.append(ctx.int64s([1]))
+        else:
+            step = _element(ctx, stride, i)
+            backwards = ctx.emit1("Less", [step, ctx.int64s([0])])
+            if i < len(node.attrs["begin_mask"]) and node.attrs["begin_mask"][i]:
+                first = ctx.emit1("Where", [backwards, ctx.int64s([INT64_MAX]), ctx.int64s([0])])
+            last = _element(ctx, end, i)
+            if i < len(node.attrs["end_mask"]) and node.attrs["end_mask"][i]:
+                last = ctx.emit1("Where", [backwards, ctx.int64s([INT64_MIN]), ctx.int64s([INT64_MAX])])
+            starts.append(first)
+            stops.append(last)
+            steps.append(step)
+        axes.append(axis)
+    result = inputs[0]
+    if axes:
+        concat = lambda names: ctx.emit1("Concat", names, axis=0)  # noqa: E731
+        result = ctx.emit1("Slice", [result, concat(starts), concat(stops), ctx.int64s(axes), concat(steps)])
+    shrunk = [axis for kind, _, axis in plan if kind == "shrink"]
+    if shrunk:
+        result = ctx.emit1("Squeeze", [result, ctx.int64s(shrunk)])
+    kept = [kind for kind, _, _ in plan if kind != "shrink"]
+    new_positions = [position for position, kind in enumerate(kept) if kind == "new"]
+    if new_positions:
+        result = ctx.emit1("Unsqueeze", [result, ctx.int64s(new_positions)])
+    return [result if result != inputs[0] else ctx.emit1("Identity", [result])]
+
+
+def _element(ctx: LoweringContext, vector: str, index: int) -> str:
+    return ctx.emit1("Slice", [vector, ctx.int64s([index]), ctx.int64s([index + 1])])
+
+
 # ---------------------------------------------------------------- ReverseSequence-1
 
 
@@ -156,12 +208,18 @@ def reverse_sequence(ctx: LoweringContext, node: Node, inputs: list[str]) -> lis
     batch = normalize_axis(node.attrs["batch_axis"], rank)
     sequence = normalize_axis(node.attrs["seq_axis"], rank)
     lengths = ctx.emit1("Cast", [inputs[1]], to=onnx.TensorProto.INT64)
+    data = inputs[0]
+    bfloat16 = node.inputs[0].element_type is ElementType.bf16
+    if bfloat16:  # ReverseSequence-10 has no bfloat16; moving data through float32 is exact
+        data = ctx.emit1("Cast", [data], to=onnx.TensorProto.FLOAT)
     if {batch, sequence} == {0, 1}:
-        return [ctx.emit1("ReverseSequence", [inputs[0], lengths], batch_axis=batch, time_axis=sequence)]
-    order = [batch, sequence] + [a for a in range(rank) if a not in (batch, sequence)]
-    moved = ctx.emit1("Transpose", [inputs[0]], perm=order)
-    reversed_ = ctx.emit1("ReverseSequence", [moved, lengths], batch_axis=0, time_axis=1)
-    return [ctx.emit1("Transpose", [reversed_], perm=[int(v) for v in np.argsort(order)])]
+        result = ctx.emit1("ReverseSequence", [data, lengths], batch_axis=batch, time_axis=sequence)
+    else:
+        order = [batch, sequence] + [a for a in range(rank) if a not in (batch, sequence)]
+        moved = ctx.emit1("Transpose", [data], perm=order)
+        reversed_ = ctx.emit1("ReverseSequence", [moved, lengths], batch_axis=0, time_axis=1)
+        result = ctx.emit1("Transpose", [reversed_], perm=[int(v) for v in np.argsort(order)])
+    return [ctx.emit1("Cast", [result], to=onnx.TensorProto.BFLOAT16) if bfloat16 else result]
 
 
 LOWERINGS: dict[OpSpec, LoweringFn] = {
@@ -171,5 +229,6 @@ LOWERINGS: dict[OpSpec, LoweringFn] = {
     ops.ScatterElementsUpdate: scatter_elements,
     ops.ScatterNDUpdate: scatter_nd,
     ops.Slice: slice_,
+    ops.StridedSlice: strided_slice,
     ops.ReverseSequence: reverse_sequence,
 }
