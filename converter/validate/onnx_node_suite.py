@@ -70,6 +70,9 @@ def _run_backend(case, op: str, backend: str, xml_path: Path) -> CaseResult:
     from converter.validate import run_ir
 
     for inputs, expected in case.data_sets:
+        # some cases store 0-d tensors as numpy scalars (e.g. Clip's min/max)
+        inputs = [np.asarray(x) if isinstance(x, np.generic) else x for x in inputs]
+        expected = [np.asarray(x) if isinstance(x, np.generic) else x for x in expected]
         if not all(isinstance(x, np.ndarray) for x in list(inputs) + list(expected)):
             return CaseResult(case.name, op, backend, "unsupported", "sequence or optional inputs/outputs")
         try:

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from converter.frontends.onnx.converter import OnnxContext
+from collections.abc import Callable
+
+import numpy as np
+
+from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported
 from converter.ir.graph import Value
+from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
+from converter.ops.core import Convert, const
+from converter.ops.spec import OpSpec, const_ints
+
+
+def scalar_like(x: Value, number: float) -> Value:
+    """A scalar constant with x's element type."""
+    return const(np.array(number, dtype=x.element_type.numpy))
+
+
+# ------------------------------------------------------------------ arithmetic
 
 
 def Add(ctx: OnnxContext, a: Value, b: Value) -> Value:
@@ -19,12 +34,215 @@ def Mul(ctx: OnnxContext, a: Value, b: Value) -> Value:
     return ew.Multiply(a, b)
 
 
-def Exp(ctx: OnnxContext, x: Value) -> Value:
-    return ew.Exp(x)
+def Div(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    # ONNX integer division truncates toward zero (C semantics), not Python's floor
+    return ew.Divide(a, b, m_pythondiv=False)
 
 
-def Sqrt(ctx: OnnxContext, x: Value) -> Value:
-    return ew.Sqrt(x)
+def Pow(ctx: OnnxContext, x: Value, y: Value) -> Value:
+    """Since opset 12 base and exponent types may differ; the result has the base's type."""
+    if x.element_type is y.element_type:
+        return ew.Power(x, y)
+    if x.element_type.is_float or not y.element_type.is_float:
+        return ew.Power(x, Convert(y, destination_type=x.element_type))
+    # integer base, float exponent: compute in float, truncate back like a C cast
+    power = ew.Power(Convert(x, destination_type=y.element_type), y)
+    return Convert(power, destination_type=x.element_type)
 
 
-HANDLERS = {"Add": Add, "Sub": Sub, "Mul": Mul, "Exp": Exp, "Sqrt": Sqrt}
+def Reciprocal(ctx: OnnxContext, x: Value) -> Value:
+    return ew.Divide(scalar_like(x, 1), x, m_pythondiv=False)
+
+
+def Mod(ctx: OnnxContext, a: Value, b: Value, *, fmod: int = 0) -> Value:
+    if fmod not in (0, 1):
+        raise Unsupported(f"fmod={fmod} (must be 0 or 1)")
+    if not a.element_type.is_float:
+        return ew.Mod(a, b) if fmod else ew.FloorMod(a, b)
+    remainder = _float_remainder(a, b)
+    return remainder if fmod else _onto_divisor_sign(remainder, b)
+
+
+def _float_remainder(a: Value, b: Value) -> Value:
+    """C fmod. OpenVINO's Mod computes a - trunc(a / b) * b, NaN for an infinite b."""
+    finite_by_infinite = ew.LogicalAnd(ew.IsInf(b), ew.IsFinite(a))
+    return ew.Select(finite_by_infinite, a, ew.Mod(a, b))
+
+
+def _onto_divisor_sign(remainder: Value, b: Value) -> Value:
+    """Floor modulo from the C remainder: add b where a nonzero remainder's sign differs from b's."""
+    zero = scalar_like(remainder, 0)
+    signs_differ = ew.NotEqual(ew.Less(remainder, zero), ew.Less(b, zero))
+    adjust = ew.LogicalAnd(ew.NotEqual(remainder, zero), signs_differ)
+    return ew.Select(adjust, ew.Add(remainder, b), remainder)
+
+
+def _fold(op: OpSpec, inputs: tuple[Value, ...]) -> Value:
+    if not inputs:
+        raise Unsupported("needs at least one input")
+    result = inputs[0]
+    for value in inputs[1:]:
+        result = op(result, value)
+    return result
+
+
+def Sum(ctx: OnnxContext, *inputs: Value) -> Value:
+    return _fold(ew.Add, inputs)
+
+
+def Mean(ctx: OnnxContext, *inputs: Value) -> Value:
+    total = _fold(ew.Add, inputs)
+    if len(inputs) == 1:
+        return total
+    return ew.Divide(total, scalar_like(total, len(inputs)), m_pythondiv=False)
+
+
+def Max(ctx: OnnxContext, *inputs: Value) -> Value:
+    return _fold(ew.Maximum, inputs)
+
+
+def Min(ctx: OnnxContext, *inputs: Value) -> Value:
+    return _fold(ew.Minimum, inputs)
+
+
+# ------------------------------------------------------------------ comparisons and logic
+
+
+def Equal(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.Equal(a, b)
+
+
+def Greater(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.Greater(a, b)
+
+
+def GreaterOrEqual(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.GreaterEqual(a, b)
+
+
+def Less(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.Less(a, b)
+
+
+def LessOrEqual(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.LessEqual(a, b)
+
+
+def Where(ctx: OnnxContext, condition: Value, x: Value, y: Value) -> Value:
+    return ew.Select(condition, x, y)
+
+
+def Not(ctx: OnnxContext, x: Value) -> Value:
+    return ew.LogicalNot(x)
+
+
+def And(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.LogicalAnd(a, b)
+
+
+def Or(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.LogicalOr(a, b)
+
+
+def Xor(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.LogicalXor(a, b)
+
+
+# ------------------------------------------------------------------ bitwise
+
+
+def BitwiseAnd(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.BitwiseAnd(a, b)
+
+
+def BitwiseOr(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.BitwiseOr(a, b)
+
+
+def BitwiseXor(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    return ew.BitwiseXor(a, b)
+
+
+def BitwiseNot(ctx: OnnxContext, x: Value) -> Value:
+    return ew.BitwiseNot(x)
+
+
+def BitShift(ctx: OnnxContext, x: Value, y: Value, *, direction: str = "") -> Value:
+    """Shifts by a negative amount or by at least the bit width give 0 (-1 for a negative x shifted right)."""
+    if direction not in ("LEFT", "RIGHT"):
+        raise Unsupported(f"direction={direction!r} (must be LEFT or RIGHT)")
+    op = ew.BitwiseLeftShift if direction == "LEFT" else ew.BitwiseRightShift
+    shifted = op(x, y)
+    bits = x.element_type.itemsize * 8
+    amounts = const_ints(y)
+    if amounts is not None and all(0 <= amount < bits for amount in amounts):
+        return shifted
+    out_of_range = ew.GreaterEqual(y, scalar_like(y, bits))
+    if _is_signed(y.element_type):
+        out_of_range = ew.LogicalOr(out_of_range, ew.Less(y, scalar_like(y, 0)))
+    if direction == "RIGHT" and _is_signed(x.element_type):
+        fill = ew.BitwiseRightShift(x, scalar_like(x, bits - 1))  # the sign bit everywhere: -1 or 0
+    else:
+        fill = scalar_like(x, 0)
+    return ew.Select(out_of_range, fill, shifted)
+
+
+def _is_signed(element_type: ElementType) -> bool:
+    return element_type.is_integer and element_type.numpy.kind == "i"
+
+
+# ------------------------------------------------------------------ unary
+
+
+def Round(ctx: OnnxContext, x: Value) -> Value:
+    return ew.Round(x, mode="half_to_even")
+
+
+def IsNaN(ctx: OnnxContext, x: Value) -> Value:
+    return ew.IsNaN(x)
+
+
+def IsInf(ctx: OnnxContext, x: Value, *, detect_negative: int = 1, detect_positive: int = 1) -> Value:
+    return ew.IsInf(x, detect_negative=bool(detect_negative), detect_positive=bool(detect_positive))
+
+
+def _unary(op: OpSpec) -> Handler:
+    def handler(ctx: OnnxContext, x: Value) -> Value:
+        return op(x)
+
+    handler.__name__ = op.type
+    return handler
+
+
+UNARY: dict[str, OpSpec] = {
+    "Abs": ew.Abs,
+    "Neg": ew.Negative,
+    "Floor": ew.Floor,
+    "Ceil": ew.Ceiling,
+    "Sign": ew.Sign,
+    "Sqrt": ew.Sqrt,
+    "Exp": ew.Exp,
+    "Log": ew.Log,
+    "Sin": ew.Sin,
+    "Cos": ew.Cos,
+    "Tan": ew.Tan,
+    "Asin": ew.Asin,
+    "Acos": ew.Acos,
+    "Atan": ew.Atan,
+    "Sinh": ew.Sinh,
+    "Cosh": ew.Cosh,
+    "Asinh": ew.Asinh,
+    "Acosh": ew.Acosh,
+    "Atanh": ew.Atanh,
+    "Erf": ew.Erf,
+}
+
+_NAMED: list[Callable[..., Value]] = [
+    Add, Sub, Mul, Div, Pow, Reciprocal, Mod, Sum, Mean, Max, Min,
+    Equal, Greater, GreaterOrEqual, Less, LessOrEqual, Where, Not, And, Or, Xor,
+    BitwiseAnd, BitwiseOr, BitwiseXor, BitwiseNot, BitShift, Round, IsNaN, IsInf,
+]  # fmt: skip
+
+HANDLERS: dict[str, Handler] = {handler.__name__: handler for handler in _NAMED} | {
+    name: _unary(op) for name, op in UNARY.items()
+}
