@@ -169,9 +169,17 @@ class Graph:
             for name in old.names:
                 if name not in new.names:
                     new.names.append(name)
-        for node in self.nodes():
-            node.inputs = [resolve(value) for value in node.inputs]
         self.outputs = [resolve(value) for value in self.outputs]
+        # Replacement nodes become reachable only once rewired, and may themselves read
+        # replaced values: sweep until no live node reads one.
+        visited: set[int] = set()
+        while True:
+            fresh = [node for node in self.nodes() if id(node) not in visited]
+            if not fresh:
+                break
+            for node in fresh:
+                visited.add(id(node))
+                node.inputs = [resolve(value) for value in node.inputs]
 
     def copy(self) -> Graph:
         """A structural copy: new nodes and values, shared (read-only) arrays."""

@@ -42,7 +42,7 @@ from converter.ir.types import ElementType
 from converter.ops import activation as act
 from converter.ops.core import const
 from converter.ops.spec import OpSpec
-from converter.passes.patterns import Users, product_factors, replace_through, scalar, single_use
+from converter.passes.patterns import Users, product_factors, scalar, single_use
 
 SQRT_HALF = 1 / math.sqrt(2)
 SQRT_TWO_OVER_PI = math.sqrt(2 / math.pi)
@@ -79,7 +79,7 @@ def _fuse(graph: Graph, match: Matcher) -> Graph:
         if fused.type == node.outputs[0].type:
             mapping[node.outputs[0]] = fused
     # A fused node may read a value fused earlier in this sweep (SoftPlus of a SoftPlus).
-    replace_through(graph, mapping)
+    graph.replace_values(mapping)
     return graph
 
 

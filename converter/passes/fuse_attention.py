@@ -23,7 +23,7 @@ from converter.ops.attention import ScaledDotProductAttention
 from converter.ops.core import const
 from converter.ops.shape import Transpose, Unsqueeze
 from converter.ops.spec import const_ints, normalize_axis
-from converter.passes.patterns import Users, producer, replace_through, single_use, strip_scale
+from converter.passes.patterns import Users, producer, single_use, strip_scale
 
 SOFTMAX = ("SoftMax", "Softmax")
 
@@ -36,7 +36,7 @@ def fuse_attention(graph: Graph) -> Graph:
             fused = _fuse(node, users, graph)
             if fused is not None:
                 mapping[node.outputs[0]] = fused
-    replace_through(graph, mapping)
+    graph.replace_values(mapping)
     return graph
 
 

@@ -34,7 +34,7 @@ from converter.passes.patterns import (
     only_read_by,
     producer,
     quotient,
-    replace_through,
+   
     scalar,
     square_of,
     square_root,
@@ -60,7 +60,7 @@ def _rewrite_all(graph: Graph, match: Matcher) -> Graph:
             fused = match(node, users, graph)
             if fused is not None and fused.type == node.outputs[0].type:
                 mapping[node.outputs[0]] = fused
-    replace_through(graph, mapping)
+    graph.replace_values(mapping)
     return graph
 
 

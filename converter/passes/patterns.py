@@ -199,17 +199,3 @@ def divided_by_sqrt(node: Node) -> tuple[Value, Value, list[Value]] | None:
     if radicand is None:
         return None
     return numerator, radicand, [*inner_values, denominator]
-
-
-def replace_through(graph: Graph, mapping: dict[Value, Value]) -> None:
-    """`graph.replace_values(mapping)`, repeated until no live node reads a replaced value.
-
-    One sweep only rewires nodes that were live before it; a replacement that reads another
-    replaced value (attention whose value input is the previous fused attention's output)
-    becomes live in that sweep and is rewired in the next.
-    """
-    for _ in range(len(mapping) + 1):
-        graph.replace_values(mapping)
-        if not any(value in mapping for node in graph.nodes() for value in node.inputs):
-            return
-    raise ValueError("replace_through: a replacement reads the value it replaces")
