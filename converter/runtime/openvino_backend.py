@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import ml_dtypes
 import numpy as np
 
 from converter.ir.graph import Graph
@@ -34,11 +35,32 @@ def compile_ir(xml: bytes | str | os.PathLike[str], weights: bytes | None = None
 def run_compiled(compiled, inputs: list[np.ndarray] | Mapping[str, np.ndarray]) -> list[np.ndarray]:
     request = compiled.create_infer_request()
     if isinstance(inputs, Mapping):
-        feeds = {compiled.input(name): np.asarray(value) for name, value in inputs.items()}
+        feeds = {compiled.input(name): _tensor(value) for name, value in inputs.items()}
     else:
-        feeds = {index: np.asarray(value) for index, value in enumerate(inputs)}
+        feeds = {index: _tensor(value) for index, value in enumerate(inputs)}
     request.infer(feeds)
-    return [np.array(request.get_output_tensor(i).data) for i in range(len(compiled.outputs))]
+    return [_array(request.get_output_tensor(i)) for i in range(len(compiled.outputs))]
+
+
+def _tensor(value: np.ndarray):
+    """numpy → OpenVINO tensor; bfloat16 goes by its bit pattern (OpenVINO's Python API has no bf16 dtype)."""
+    import openvino
+
+    array = np.ascontiguousarray(value)
+    if array.dtype == ml_dtypes.bfloat16:
+        tensor = openvino.Tensor(openvino.Type.bf16, openvino.Shape(list(array.shape)))
+        tensor.data[...] = array.view(np.float16)  # same 16 bits, reinterpreted
+        return tensor
+    return array
+
+
+def _array(tensor) -> np.ndarray:
+    import openvino
+
+    data = np.array(tensor.data)
+    if tensor.element_type == openvino.Type.bf16:
+        return data.view(ml_dtypes.bfloat16)
+    return data
 
 
 def run(graph: Graph, inputs: list[np.ndarray] | Mapping[str, np.ndarray]) -> list[np.ndarray]:
