@@ -91,26 +91,40 @@ def test_resize_runtime_scales(check_onnx, mode):
     check_onnx(model, inputs=runtime_inputs([2, 3, 4, 4], scales=scales), atol=1e-4)
 
 
-@pytest.mark.parametrize("mode", ["nearest", "linear"])
-def test_resize_runtime_sizes_pytorch_export_form(check_onnx, mode):
-    # PyTorch's F.interpolate(size=...) exports sizes computed from the input shape.
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+def test_resize_runtime_sizes(check_onnx, mode):
+    sizes = [2, 3, 7, 3]
+    model = resize_model(["N", 3, 4, 4], sizes=sizes, runtime=True, mode=mode)
+    check_onnx(model, inputs=runtime_inputs([2, 3, 4, 4], sizes=sizes), atol=1e-4)
+    assert convert_model(model).op_histogram()["Interpolate"] == 1
+
+
+@pytest.mark.parametrize("mode, antialias", [("nearest", 0), ("linear", 0), ("linear", 1), ("cubic", 1)])
+def test_resize_sizes_from_input_shape_pytorch_export_form(check_onnx, mode, antialias):
+    # PyTorch's F.interpolate(size=...) exports sizes computed from the input shape: the
+    # resized sizes are constants, the others are the input's own (dynamic) dims.
     nodes = [
         helper.make_node("Shape", ["x"], ["shape"]),
         helper.make_node("Slice", ["shape", "zero", "two"], ["batch_channels"]),
         helper.make_node("Concat", ["batch_channels", "hw"], ["sizes"], axis=0),
-        helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode=mode, coordinate_transformation_mode="pytorch_half_pixel"),
+        helper.make_node(
+            "Resize", ["x", "", "", "sizes"], ["y"], mode=mode, antialias=antialias, coordinate_transformation_mode="pytorch_half_pixel"
+        ),
     ]
-    initializers = {"zero": np.array([0]), "two": np.array([2]), "hw": np.array([7, 3])}
+    initializers = {"zero": np.array([0]), "two": np.array([2]), "hw": np.array([4, 3])}
     graph = helper.make_graph(
         nodes,
         "g",
-        [helper.make_tensor_value_info("x", FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("x", FLOAT, ["N", 3, "H", "W"] if not antialias else ["N", 3, 5, 6])],
         [helper.make_value_info("y", onnx.TypeProto())],
         [numpy_helper.from_array(v, k) for k, v in initializers.items()],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
-    check_onnx(model, inputs=[np.random.default_rng(0).standard_normal((2, 3, 5, 6)).astype(np.float32)])
+    check_onnx(model, inputs=[np.random.default_rng(0).standard_normal((2, 3, 5, 6)).astype(np.float32)], atol=1e-4)
+    ops_used = convert_model(model).op_histogram()
+    assert "ShapeOf" not in ops_used  # the sizes became constants
+    assert ("Interpolate" in ops_used) != bool(antialias)
 
 
 @pytest.mark.parametrize("axes", [[2, 3], [3, 2], [-1], [1]])

@@ -24,7 +24,7 @@ from converter.ops import elementwise as ew
 from converter.ops import resize as ops
 from converter.ops.core import const
 from converter.ops.indexing import Gather
-from converter.ops.spec import normalize_axis
+from converter.ops.spec import const_ints, normalize_axis
 
 COORDINATE_MODES = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"}
 NEAREST_MODES = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"}
@@ -164,12 +164,66 @@ def _target(x: Value, scales: Value | None, sizes: Value | None, axes: list[int]
         raise Unsupported("Resize needs non-empty scales or sizes")
     values = _constant_floats(value)
     if values is None:
-        return Target(mode, axes, None, value)
+        return _sizes_from_shape(x, value, axes) if mode == "sizes" else Target(mode, axes, None, value)
     if axes is None:
         axes = _all_axes(x, len(values))
     if len(axes) != len(values):
         raise Unsupported(f"Resize has {len(values)} {mode} for {len(axes)} axes")
     return Target(mode, axes, values)
+
+
+ShapeElement = int | tuple[Value, int]
+"""An element of a shape-like tensor: a known int, or dim `i` of a tensor (dynamic)."""
+
+
+def _sizes_from_shape(x: Value, sizes: Value, axes: list[int] | None) -> Target:
+    """Runtime sizes built from x's own shape and constants (PyTorch exports
+    `Concat(Shape(x)[:2], [h, w])`) are constant on every axis they change."""
+    elements = _shape_elements(sizes)
+    rank = x.shape.rank
+    if elements is None or rank is None or len(elements) != len(axes or range(rank)):
+        return Target("sizes", axes, None, sizes)
+    kept: list[tuple[int, float]] = []
+    for axis, element in zip(axes or range(rank), elements):
+        if isinstance(element, int):
+            kept.append((axis, float(element)))
+        elif element[0] is not x or element[1] != axis:
+            return Target("sizes", axes, None, sizes)  # an unknown size: stays a runtime value
+    return Target("sizes", [a for a, _ in kept], [v for _, v in kept])
+
+
+def _shape_elements(value: Value) -> list[ShapeElement] | None:
+    """The elements of a 1-D integer tensor computed from shapes and constants, if traceable."""
+    array = value.const
+    if array is not None:
+        array = np.asarray(array)
+        return [int(v) for v in array.reshape(-1)] if array.ndim <= 1 and array.dtype.kind in "iu" else None
+    node = value.producer
+    kind = node.op.type
+    if kind == "ShapeOf":
+        source = node.inputs[0]
+        if source.shape.dims is None:
+            return None
+        return [d if d is not None else (source, i) for i, d in enumerate(source.shape.dims)]
+    if kind in ("Convert", "Squeeze", "Unsqueeze", "Reshape") and value.shape.rank in (0, 1):
+        return _shape_elements(node.inputs[0])
+    if kind == "Concat":
+        parts = [_shape_elements(v) for v in node.inputs]
+        return None if any(p is None for p in parts) else [e for p in parts for e in p]  # type: ignore[union-attr]
+    if kind == "Gather" and node.attrs["batch_dims"] == 0 and const_ints(node.inputs[2]) in ([0], [-1]):
+        data, indices = _shape_elements(node.inputs[0]), const_ints(node.inputs[1])
+        if data is None or indices is None:
+            return None
+        return [data[i] for i in indices]
+    if kind == "Slice" and len(node.inputs) >= 4:
+        data = _shape_elements(node.inputs[0])
+        bounds = [const_ints(v) for v in node.inputs[1:4]]
+        axes = const_ints(node.inputs[4]) if len(node.inputs) > 4 else [0]
+        if data is None or any(b is None or len(b) != 1 for b in bounds) or axes not in ([0], [-1]):
+            return None
+        start, stop, step = (b[0] for b in bounds)  # type: ignore[index]
+        return data[slice(start, stop, step)]
+    return None
 
 
 def _all_axes(x: Value, count: int) -> list[int]:
