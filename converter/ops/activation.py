@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from converter.ops.elementwise import erf
 from converter.ops.spec import Attr, AttrKind, OpSpec, normalize_axis, same_as_input
 
 
@@ -79,8 +80,6 @@ def _hard_sigmoid(x: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndar
 def _gelu(x: np.ndarray, approximation_mode: str) -> np.ndarray:
     if approximation_mode == "TANH":
         return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
-    from scipy.special import erf
-
     return 0.5 * x * (1 + erf(x / math.sqrt(2)))
 
 

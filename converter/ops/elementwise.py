@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -185,10 +186,12 @@ def _infer_boolean_like_input(node: Node) -> list[TensorType]:
     return [TensorType(BOOL, node.inputs[0].shape)]
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
 
-    return erf(x)
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """Gauss error function in float64 (numpy has none; math.erf is exact, if slow)."""
+    return _ERF(np.asarray(x, dtype=np.float64))
 
 
 Abs = _unary("Abs", np.abs)
@@ -210,7 +213,7 @@ Cosh = _unary("Cosh", np.cosh)
 Asinh = _unary("Asinh", np.arcsinh, "opset4")
 Acosh = _unary("Acosh", np.arccosh, "opset4")
 Atanh = _unary("Atanh", np.arctanh, "opset4")
-Erf = _unary("Erf", _erf)
+Erf = _unary("Erf", erf)
 Round = OpSpec(
     "Round",
     "opset5",

@@ -46,7 +46,7 @@ def _tensor(value: np.ndarray):
     """numpy → OpenVINO tensor; bfloat16 goes by its bit pattern (OpenVINO's Python API has no bf16 dtype)."""
     import openvino
 
-    array = np.ascontiguousarray(value)
+    array = np.asarray(value, order="C")  # (np.ascontiguousarray would turn 0-d inputs into 1-d)
     if array.dtype == ml_dtypes.bfloat16:
         tensor = openvino.Tensor(openvino.Type.bf16, openvino.Shape(list(array.shape)))
         tensor.data[...] = array.view(np.float16)  # same 16 bits, reinterpreted
