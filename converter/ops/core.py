@@ -48,7 +48,7 @@ def const(value: Any, dtype: Any = None, name: str = "") -> Value:
     if array.dtype == np.float64 and dtype is None and not isinstance(value, np.ndarray):
         array = array.astype(np.float32)  # Python floats default to f32, as in the IR
     if not array.flags.c_contiguous:
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")
     array.flags.writeable = False
     node = Node(Const, [], {"value": array}, name)
     node.outputs = [Value(_infer_const(node)[0], node, 0)]

@@ -176,7 +176,7 @@ def _cum_sum_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.
         summed = summed - values
     if attrs["reverse"]:
         summed = np.flip(summed, axis)
-    return [np.ascontiguousarray(summed).astype(data.dtype)]
+    return [np.asarray(summed, order="C").astype(data.dtype)]
 
 
 CumSum = OpSpec(
@@ -211,7 +211,7 @@ def _eye_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndar
     if len(inputs) < 4:
         return [matrix]
     batch = [int(v) for v in inputs[3].reshape(-1)]
-    return [np.ascontiguousarray(np.broadcast_to(matrix, batch + [rows, columns]))]
+    return [np.asarray(np.broadcast_to(matrix, batch + [rows, columns]), order="C")]
 
 
 Eye = OpSpec(
