@@ -67,11 +67,11 @@ def Selu(ctx: OnnxContext, x: Value, *, alpha: float = 1.67326319217681884765625
 
 
 def Celu(ctx: OnnxContext, x: Value, *, alpha: float = 1.0) -> Value:
-    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) = alpha * Elu(x / alpha)."""
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): x where positive, else Elu(x / alpha, alpha)."""
     if alpha == 1.0:
         return act.Elu(x, alpha=1.0)
-    scaled = act.Elu(ew.Divide(x, scalar_like(x, alpha), m_pythondiv=False), alpha=1.0)
-    return ew.Select(ew.Greater(x, scalar_like(x, 0)), x, ew.Multiply(scaled, scalar_like(x, alpha)))
+    negative_part = act.Elu(ew.Divide(x, scalar_like(x, alpha), m_pythondiv=False), alpha=alpha)
+    return ew.Select(ew.Greater(x, scalar_like(x, 0)), x, negative_part)
 
 
 def Clip(
