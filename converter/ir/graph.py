@@ -106,19 +106,22 @@ class Graph:
         order: list[Node] = list(self.parameters)
         seen: set[int] = {id(p) for p in self.parameters}
         for root in self.outputs:
-            stack: list[tuple[Node, int]] = [(root.producer, 0)]
+            start = root.producer
+            if id(start) in seen:
+                continue
+            seen.add(id(start))
+            stack = [(start, iter(start.inputs))]
             while stack:
-                node, next_input = stack.pop()
-                if id(node) in seen:
-                    continue
-                if next_input < len(node.inputs):
-                    stack.append((node, next_input + 1))
-                    producer = node.inputs[next_input].producer
+                node, pending = stack[-1]
+                for value in pending:
+                    producer = value.producer
                     if id(producer) not in seen:
-                        stack.append((producer, 0))
-                    continue
-                seen.add(id(node))
-                order.append(node)
+                        seen.add(id(producer))
+                        stack.append((producer, iter(producer.inputs)))
+                        break
+                else:
+                    stack.pop()
+                    order.append(node)
         return order
 
     def __iter__(self) -> Iterator[Node]:
@@ -170,16 +173,20 @@ class Graph:
                 if name not in new.names:
                     new.names.append(name)
         self.outputs = [resolve(value) for value in self.outputs]
-        # Replacement nodes become reachable only once rewired, and may themselves read
-        # replaced values: sweep until no live node reads one.
         visited: set[int] = set()
-        while True:
-            fresh = [node for node in self.nodes() if id(node) not in visited]
-            if not fresh:
-                break
-            for node in fresh:
-                visited.add(id(node))
-                node.inputs = [resolve(value) for value in node.inputs]
+        for node in self.nodes():
+            visited.add(id(node))
+            node.inputs = [resolve(value) for value in node.inputs]
+        # Replacement nodes become live only now and may read replaced values themselves:
+        # walk up from the replacements through nodes the sweep above did not see.
+        stack = [resolve(value).producer for value in mapping.values()]
+        while stack:
+            node = stack.pop()
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            node.inputs = [resolve(value) for value in node.inputs]
+            stack.extend(value.producer for value in node.inputs)
 
     def copy(self) -> Graph:
         """A structural copy: new nodes and values, shared (read-only) arrays."""

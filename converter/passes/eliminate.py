@@ -6,11 +6,11 @@ these passes remove what conversion and other passes leave behind.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
 
+from converter.ir.arrays import same_array, sample_key
 from converter.ir.graph import Graph, Node, Value
 from converter.ops import shape as shape_ops
 from converter.ops.core import const
@@ -122,31 +122,37 @@ def _merge_transposes(node: Node, users: Users, graph: Graph) -> Value | None:
 
 
 def eliminate_duplicates(graph: Graph) -> Graph:
-    """Common subexpressions: same op, same inputs, same attributes → computed once."""
+    """Common subexpressions: same op, same inputs, same attributes → computed once.
+
+    Constants with the same bytes are merged too.
+    """
     seen: dict[Any, Node] = {}
+    constants: dict[tuple, list[Node]] = {}
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
         node.inputs = [mapping.get(v, v) for v in node.inputs]
         if node.op.type == "Parameter" or node.bodies:
             continue
-        key = _node_key(node)
-        original = seen.get(key)
-        if original is None:
-            seen[key] = node
-            continue
-        for duplicate, kept in zip(node.outputs, original.outputs):
-            mapping[duplicate] = kept
+        if node.op.type == "Const":
+            original = _same_constant(node, constants)
+        else:
+            key = (node.op, tuple(id(v) for v in node.inputs), _frozen(node.attrs), _frozen(node.rt_info))
+            original = seen.setdefault(key, node)
+        if original is not node:
+            for duplicate, kept in zip(node.outputs, original.outputs):
+                mapping[duplicate] = kept
     graph.replace_values(mapping)
     return graph
 
 
-def _node_key(node: Node) -> Any:
-    if node.op.type == "Const":
-        array = node.attrs["value"]
-        digest = hashlib.sha256(np.ascontiguousarray(array).tobytes()).digest()
-        return ("Const", str(array.dtype), array.shape, digest, _frozen(node.rt_info))
-    attrs = tuple(sorted((k, _frozen(v)) for k, v in node.attrs.items()))
-    return (node.op, tuple(id(v) for v in node.inputs), attrs, _frozen(node.rt_info))
+def _same_constant(node: Node, constants: dict[tuple, list[Node]]) -> Node:
+    array = node.attrs["value"]
+    candidates = constants.setdefault((sample_key(array), _frozen(node.rt_info)), [])
+    for candidate in candidates:
+        if same_array(candidate.attrs["value"], array):
+            return candidate
+    candidates.append(node)
+    return node
 
 
 def _frozen(value: Any) -> Any:

@@ -25,11 +25,14 @@ NOT_COUNTED = ("Const", "Parameter")
 
 def op_count(graph: Graph) -> int:
     """Layers other than Const, Parameter, Result and decompression Convert."""
-    return sum(
-        1
-        for node in graph.nodes()
-        if node.op.type not in NOT_COUNTED and "decompression" not in node.rt_info
-    )
+    return _summary(graph)[1]
+
+
+def _summary(graph: Graph) -> tuple[Counter[str], int]:
+    """(op histogram, op count) from one walk of the graph."""
+    nodes = graph.nodes()
+    counted = sum(1 for node in nodes if node.op.type not in NOT_COUNTED and "decompression" not in node.rt_info)
+    return Counter(node.op.type for node in nodes), counted
 
 
 @dataclass
@@ -70,21 +73,21 @@ def run_pipeline(
 ) -> tuple[Graph, PipelineReport]:
     report = PipelineReport()
     reference = _Reference(graph, seed) if verify else None
+    before, ops_before = _summary(graph)
     for name, pass_fn in passes:
-        before = graph.op_histogram()
-        ops_before = op_count(graph)
         started = time.perf_counter()
         graph = pass_fn(graph)
         seconds = time.perf_counter() - started
-        after = graph.op_histogram()
+        after, ops_after = _summary(graph)
         record = PassRecord(
             name,
             ops_before,
-            op_count(graph),
-            dict(sorted((Counter(before) - Counter(after)).items())),
-            dict(sorted((Counter(after) - Counter(before)).items())),
+            ops_after,
+            dict(sorted((before - after).items())),
+            dict(sorted((after - before).items())),
             round(seconds, 6),
         )
+        before, ops_before = after, ops_after
         if reference is not None:
             try:
                 check_graph(graph)
