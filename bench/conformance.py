@@ -57,6 +57,50 @@ def main() -> None:
     write_report(results, total, elapsed)
 
 
+# Why cases fail, by the reason irforge or the runtime gives. The report groups every failing
+# case under the first pattern its reason matches; a case that matches none is listed as
+# unexplained (which a change should never leave behind).
+REASONS: list[tuple[str, str]] = [
+    (r"sequence or optional|only tensor inputs|Sequence|Optional",
+     "ONNX sequence and optional types: OpenVINO IR has no sequence or optional values."),
+    (r"element type (FLOAT8|FLOAT4|INT4|UINT4|INT2|UINT2|STRING)",
+     "Element types irforge does not map yet (float8, float4, int4/uint4, int2/uint2) or that IR lacks (string)."),
+    (r"unsupported ops: .*(Quantize|Dequantize|QLinear|Integer|ConvInteger|MatMulInteger)",
+     "Quantized ops: INT8 support (FakeQuantize / i8 weights) is a later issue."),
+    (r"unsupported ops: .*(String|Regex|TfIdf|LabelEncoder|ImageDecoder|ai\.onnx\.ml|Tokenizer)",
+     "Text, image-decoding and classical-ML ops: no OpenVINO op computes them."),
+    (r"unsupported ops: .*(ai\.onnx\.preview)",
+     "Training and preview-domain ops (optimizers, FlexAttention): not inference ops."),
+    (r"unsupported ops: .*Random|RandomUniformLike|RandomNormal|Bernoulli|Multinomial",
+     "Random-number ops: their outputs cannot be compared with fixed expected values; not mapped."),
+    (r"unsupported ops:",
+     "Ops irforge has no handler for yet (listed in the per-op table)."),
+    (r"non-constant axes|reduce over all axes|output rank only known",
+     "Reductions/Squeeze whose axes are a runtime input that may be empty or change the output rank: "
+     "OpenVINO needs the output rank at load time."),
+    (r"training_mode|Dropout",
+     "Dropout in training mode (random masks) cannot be compared; inference Dropout is supported."),
+    (r"Resize|Interpolate|antialias|tf_crop_and_resize|keep_aspect_ratio|exclude_outside|half_pixel_symmetric",
+     "Resize modes OpenVINO's Interpolate-11 cannot express with these inputs (rejected with the reason)."),
+    (r"bfloat16|bf16|Numpy_type 256",
+     "bfloat16: onnxruntime's Python API cannot take bf16 arrays, and OpenVINO's CPU computes bf16 with "
+     "different rounding."),
+    (r"float64|f64",
+     "float64: OpenVINO's CPU plugin computes f64 in f32 (inf becomes FLT_MAX, precision drops)."),
+    (r"peephole|LSTMSequence",
+     "LSTM peepholes with a dynamic sequence length: unrolled only for static lengths."),
+]
+
+
+def explain(detail: str) -> str:
+    import re
+
+    for pattern, explanation in REASONS:
+        if re.search(pattern, detail):
+            return explanation
+    return "unexplained"
+
+
 def write_report(results: list[CaseResult], total: int, elapsed: float) -> None:
     by_backend = {b: {r.name: r for r in results if r.backend == b} for b in ("openvino", "onnxruntime")}
     passed = {b: sum(r.status == "pass" for r in rs.values()) for b, rs in by_backend.items()}
@@ -95,6 +139,13 @@ def write_report(results: list[CaseResult], total: int, elapsed: float) -> None:
     for op in sorted(per_op):
         c = per_op[op]
         lines.append(f"| {op} | {c['cases']} | {c['pass']} | {c['fail']} | {c['unsupported']} | {c['rejected']} | {c['error']} |")
+    failing = [r for r in by_backend["openvino"].values() if r.status != "pass"]
+    groups: dict[str, list[CaseResult]] = defaultdict(list)
+    for r in failing:
+        groups[explain(f"{r.status}: {r.detail}")].append(r)
+    lines += ["", "## Why cases fail (OpenVINO runtime)", "", "| cases | why |", "|---|---|"]
+    for why, members in sorted(groups.items(), key=lambda item: (item[0] == "unexplained", -len(item[1]))):
+        lines.append(f"| {len(members)} | {why} |")
     lines += ["", "## Every case that does not pass in OpenVINO, with the reason", ""]
     lines += ["| case | status | reason |", "|---|---|---|"]
     known: dict[str, str] = {}

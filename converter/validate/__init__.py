@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 import onnx
 
@@ -42,7 +43,7 @@ def compare(
             max_abs.append(float("inf"))
             max_rel.append(float("inf"))
             continue
-        if e.dtype.kind in "fc" or a.dtype.kind in "fc":
+        if _is_float(e.dtype) or _is_float(a.dtype):
             e64, a64 = e.astype(np.float64), a.astype(np.float64)
             both_nan = np.isnan(e64) & np.isnan(a64)
             same_inf = np.isinf(e64) & (e64 == a64)
@@ -65,6 +66,10 @@ def compare(
         if e.dtype != a.dtype and not (e.dtype.kind == a.dtype.kind == "b"):
             problems.append(f"output {index}: dtype {a.dtype}, expected {e.dtype}")
     return Comparison(max_abs, max_rel, not problems, "; ".join(problems))
+
+
+def _is_float(dtype: np.dtype) -> bool:
+    return dtype.kind in "fc" or dtype == ml_dtypes.bfloat16 or dtype.name.startswith("float8")
 
 
 def random_inputs(model: onnx.ModelProto, seed: int = 0, dynamic_dim: int = 2) -> list[np.ndarray]:

@@ -70,9 +70,8 @@ def _run_backend(case, op: str, backend: str, xml_path: Path) -> CaseResult:
     from converter.validate import run_ir
 
     for inputs, expected in case.data_sets:
-        # some cases store 0-d tensors as numpy scalars (e.g. Clip's min/max)
-        inputs = [np.asarray(x) if isinstance(x, np.generic) else x for x in inputs]
-        expected = [np.asarray(x) if isinstance(x, np.generic) else x for x in expected]
+        inputs = [_as_array(x) for x in inputs]
+        expected = [_as_array(x) for x in expected]
         if not all(isinstance(x, np.ndarray) for x in list(inputs) + list(expected)):
             return CaseResult(case.name, op, backend, "unsupported", "sequence or optional inputs/outputs")
         try:
@@ -85,6 +84,18 @@ def _run_backend(case, op: str, backend: str, xml_path: Path) -> CaseResult:
         if not result.ok:
             return CaseResult(case.name, op, backend, "fail", result.detail)
     return CaseResult(case.name, op, backend, "pass")
+
+
+def _as_array(data):
+    """Test data comes as arrays, numpy scalars (0-d tensors) or TensorProtos."""
+    import onnx
+    from onnx import numpy_helper
+
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    if isinstance(data, onnx.TensorProto):
+        return numpy_helper.to_array(data)
+    return data
 
 
 def _short(error: BaseException, limit: int = 300) -> str:
