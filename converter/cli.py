@@ -41,12 +41,13 @@ def convert(
     disable_pass: Annotated[Optional[list[str]], typer.Option("--disable-pass", help="Skip this pass (repeatable).")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Check the graph after every pass, structurally and numerically.")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="Pipeline config YAML (default: configs/default.yaml).")] = None,
+    fp16_guard: Annotated[Optional[float], typer.Option("--fp16-guard", help="Keep in f32 the weights whose f16 rounding moves outputs by more than this (relative to the output's magnitude).")] = None,
 ) -> None:
     """Convert MODEL to optimized OpenVINO IR, in FP32 and FP16."""
     from converter import ConverterError
     from converter.api import load_model, optimize
     from converter.config import PRECISIONS, load_config
-    from converter.passes.compress_fp16 import compress_fp16
+    from converter.passes.compress_fp16 import compress_fp16, compress_fp16_guarded
     from converter.serialize.writer import serialize, write_serialized
 
     base = name or model.stem
@@ -59,8 +60,13 @@ def convert(
         names = [p for p in names if p not in set(disable_pass or [])]
         graph, report = optimize(load_model(model), names, verify=verify, config=config)
         serialized = {}
+        guard_report = None
         for variant in precisions:
-            variant_graph = compress_fp16(graph.copy()) if variant == "fp16" else graph
+            variant_graph = graph
+            if variant == "fp16" and fp16_guard is not None:
+                variant_graph, guard_report = compress_fp16_guarded(graph.copy(), rtol=fp16_guard)
+            elif variant == "fp16":
+                variant_graph = compress_fp16(graph.copy())
             serialized[variant] = serialize(variant_graph)
     except ConverterError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
@@ -73,6 +79,9 @@ def convert(
         raise _fail(f"internal error while converting {model}: {type(error).__name__}: {error}", EXIT_INTERNAL) from None
 
     _print_pass_report(report)
+    if guard_report is not None:
+        kept = ", ".join(f"{name} ({effect:.1e})" for name, effect in guard_report.kept_f32.items()) or "none"
+        stdout.print(f"FP16 guard: kept in f32: {kept}; outputs move by {guard_report.final_max_relative:.1e} relative", highlight=False)
     for variant, (xml, weights) in serialized.items():
         xml_path, bin_path = write_serialized(xml, weights, output_dir / variant.upper() / f"{base}.xml")
         stdout.print(f"{variant.upper()}: wrote {xml_path} ({len(weights):,} bytes of weights)", highlight=False)

@@ -36,11 +36,12 @@ def compressible(node: Node) -> bool:
     return out_of_range < KEEP_IF_OUT_OF_RANGE * array.size
 
 
-def compress_fp16(graph: Graph, keep_f32: Collection[str] = ()) -> Graph:
-    """Compress every compressible f32 Const except those named in `keep_f32`."""
+def compress_fp16(graph: Graph, keep_f32: Collection[int] = ()) -> Graph:
+    """Compress every compressible f32 Const except those at the positions `keep_f32` in
+    `graph.nodes()` (positions survive `graph.copy()`; names need not be unique)."""
     mapping: dict[Value, Value] = {}
-    for node in graph.nodes():
-        if compressible(node) and node.name not in keep_f32:
+    for position, node in enumerate(graph.nodes()):
+        if compressible(node) and position not in keep_f32:
             mapping[node.outputs[0]] = _decompressed(node)
     graph.replace_values(mapping)
     return graph
@@ -83,26 +84,34 @@ def compress_fp16_guarded(
     reference = execute(graph, inputs)
     report = GuardReport()
 
-    def effect(keep: Collection[str]) -> float:
+    def effect(keep: Collection[int]) -> float:
         outputs = execute(compress_fp16(graph.copy(), keep), inputs)
         return _relative_change(reference, outputs)
 
-    candidates = [n.name for n in graph.nodes() if compressible(n)]
-    if len(set(candidates)) != len(candidates):
-        raise ValueError("weights need unique names for the accuracy guard")
-    total = effect(())
-    if total > rtol:
-        effects = {name: effect([c for c in candidates if c != name]) for name in candidates}
-        keep = [name for name in candidates if effects[name] > rtol]
-        for name in sorted(set(candidates) - set(keep), key=lambda n: -effects[n]):
-            total = effect(keep)
-            if total <= rtol:
+    nodes = graph.nodes()
+    candidates = [position for position, node in enumerate(nodes) if compressible(node)]
+    keep: list[int] = []
+    if effect(()) > rtol:
+        effects = {position: effect([c for c in candidates if c != position]) for position in candidates}
+        keep = [position for position in candidates if effects[position] > rtol]
+        for position in sorted(set(candidates) - set(keep), key=lambda p: -effects[p]):
+            if effect(keep) <= rtol:
                 break
-            keep.append(name)
-        report.kept_f32 = {name: effects[name] for name in keep}
-    compressed = compress_fp16(graph, report.kept_f32)
+            keep.append(position)
+        report.kept_f32 = {_label(graph, nodes, position): effects[position] for position in keep}
+    compressed = compress_fp16(graph, keep)
     report.final_max_relative = _relative_change(reference, execute(compressed, inputs))
     return compressed, report
+
+
+def _label(graph: Graph, nodes: list[Node], position: int) -> str:
+    """How a user finds the weight: its name, or the layer that reads it."""
+    node = nodes[position]
+    readers = graph.users().get(node.outputs[0], [])
+    if readers:
+        reader, index = readers[0]
+        return f"{reader.name or reader.op.type} ({reader.op.type}) input {index}"
+    return node.name or f"Const_{position}"
 
 
 def _relative_change(reference: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> float:
