@@ -247,6 +247,29 @@ def test_kernels_match_onnxruntime():
 
 
 
+# ---------------------------------------------------------------- Compress / Trilu
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+def test_compress(check_onnx, axis):
+    attrs = {} if axis is None else {"axis": axis}
+    model = single_op_model("Compress", [x_input(["N", 3]), ("condition", TensorProto.BOOL, ["C"])], **attrs)
+    size = 3 if axis in (1, -1) else 4
+    check_onnx(model, [random([4, 3]), np.arange(size) % 2 == 0])
+
+
+@pytest.mark.parametrize("upper", [0, 1])
+@pytest.mark.parametrize("k", [None, 0, 2, -1, -7])
+@pytest.mark.parametrize("x_shape", [[4, 5], [2, 3, 3], ["B", "N", "M"]])
+def test_trilu(check_onnx, upper, k, x_shape):
+    inputs = [x_input(x_shape)]
+    arrays = [random([2, 4, 5]) if isinstance(x_shape[0], str) else random(x_shape)]
+    if k is not None:
+        inputs.append(("k", TensorProto.INT64, []))
+        arrays.append(np.array(k, dtype=np.int64))
+    check_onnx(single_op_model("Trilu", inputs, upper=upper, opset=14), arrays)
+
+
 # ---------------------------------------------------------------- StridedSlice-1 (IR only: no ONNX op maps to it)
 
 STRIDED_CASES = [

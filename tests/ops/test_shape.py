@@ -508,3 +508,31 @@ def test_kernels_match_onnxruntime():
     assert compare(expected, ops.SpaceToDepth.kernel([data], {"block_size": 2, "mode": "blocks_first"}), 0, 0).ok
     expected = ort_single("Split", [x, i64([1, 3])], outputs=2, axis=2)
     assert compare(expected, ops.VariadicSplit.kernel([x, i64(2), i64([1, -1])], {}), 0, 0).ok
+
+
+# ---------------------------------------------------------------- run-time operands OpenVINO cannot take as they are
+
+
+@pytest.mark.parametrize("axes", [[0], [-1], [3, 1], [-4, 2]])
+def test_unsqueeze_runtime_axes(check_onnx, axes):
+    """A Reshape to a computed shape: OpenVINO's CPU plugin cannot run a dynamic-rank Unsqueeze."""
+    model = single_op_model("Unsqueeze", [x_input(["N", 4]), ("axes", INT64, [len(axes)])], opset=13)
+    check_onnx(model, [random([3, 4]), i64(axes)])
+
+
+@pytest.mark.parametrize("pads", [[0, 1, 2, 3], [1, 0, 0, 7], [0, -1, 2, 1], [-1, 2, 0, -2]])
+def test_pad_wrap_runtime_pads(check_onnx, pads):
+    model = single_op_model("Pad", [x_input([2, "W"]), ("pads", INT64, [4])], opset=19, mode="wrap")
+    check_onnx(model, [random([2, 3]), i64(pads)])
+
+
+def test_pad_runtime_pads_and_axes(check_onnx):
+    inputs = [x_input(["N", 4, 5]), ("pads", INT64, [4]), ("axes", INT64, [2])]
+    model = single_op_model("Pad", inputs, opset=18, mode="edge", input_order=["x", "pads", "", "axes"])
+    check_onnx(model, [random([2, 4, 5]), i64([1, 0, 2, 3]), i64([-1, 0])])
+
+
+def test_flatten_unknown_rank(check_onnx):
+    """OpenVINO's CPU plugin takes no input of unknown rank; the IR still runs through the lowering."""
+    model = single_op_model("Flatten", [x_input(None)], opset=13, axis=2)
+    check_onnx(model, [random([2, 3, 4, 5])], backends=("onnxruntime",))

@@ -12,7 +12,9 @@ from converter.frontends.onnx.converter import OnnxContext, Unsupported
 from converter.frontends.onnx.ops.shape import INT64_MAX, checked_axis, i64
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
+from converter.ops import elementwise as ew
 from converter.ops import indexing as ops
+from converter.ops import misc
 from converter.ops import shape as shape_ops
 from converter.ops.core import Convert, ShapeOf, const
 from converter.ops.spec import const_ints
@@ -144,6 +146,51 @@ def ReverseSequence(
     return ops.ReverseSequence(x, sequence_lens, batch_axis=batch_axis, seq_axis=time_axis)
 
 
+# ---------------------------------------------------------------- Compress / Trilu
+
+
+def Compress(ctx: OnnxContext, x: Value, condition: Value, *, axis: int | None = None) -> Value:
+    if axis is None:
+        x, axis = shape_ops.Reshape(x, i64([-1]), special_zero=False), 0
+    elif x.shape.rank is not None:
+        axis = checked_axis(axis, x.shape.rank, "Compress")
+    elif axis < 0:
+        raise Unsupported("Compress with a negative axis needs the input rank")
+    # NonZero gives [1, count]; the positions where the (1D) condition holds index the axis.
+    positions = shape_ops.Reshape(misc.NonZero(condition, output_type=ElementType.i64), i64([-1]), special_zero=False)
+    return ops.Gather(x, positions, i64(axis))
+
+
+def Trilu(ctx: OnnxContext, x: Value, k: Value | None = None, *, upper: int = 1) -> Value:
+    """Keep the upper (or lower) triangle of the last two dims from diagonal k: a Select on j - i."""
+    rank = x.shape.rank
+    if rank is not None and rank < 2:
+        raise Unsupported("Trilu needs an input of rank 2 or more")
+    offset = i64(0) if k is None else shape_ops.Reshape(_as_i64(k), i64([]), special_zero=False)
+    column_minus_row = _column_minus_row(x)
+    keep = ew.GreaterEqual(column_minus_row, offset) if upper else ew.LessEqual(column_minus_row, offset)
+    zero = const(np.zeros((), dtype=x.element_type.numpy))
+    return ew.Select(keep, x, zero)
+
+
+def _column_minus_row(x: Value) -> Value:
+    """An [N, M] i64 tensor j - i over the last two dims of x."""
+    rows, columns = x.shape[-2] if x.shape.rank else None, x.shape[-1] if x.shape.rank else None
+    if rows is not None and columns is not None:
+        return i64(np.arange(columns)[None, :] - np.arange(rows)[:, None])
+    shape = ShapeOf(x, output_type=ElementType.i64)
+
+    def positions(axis: int) -> Value:
+        size = shape_ops.Reshape(ops.Gather(shape, i64([axis]), i64(0)), i64([]), special_zero=False)
+        return misc.Range(i64(0), size, i64(1), output_type=ElementType.i64)
+
+    return ew.Subtract(shape_ops.Unsqueeze(positions(-1), i64([0])), shape_ops.Unsqueeze(positions(-2), i64([1])))
+
+
+def _as_i64(value: Value) -> Value:
+    return value if value.element_type is ElementType.i64 else Convert(value, destination_type=ElementType.i64)
+
+
 HANDLERS = {
     "Slice": Slice,
     "Gather": Gather,
@@ -153,4 +200,6 @@ HANDLERS = {
     "Scatter": Scatter,
     "ScatterND": ScatterND,
     "ReverseSequence": ReverseSequence,
+    "Compress": Compress,
+    "Trilu": Trilu,
 }

@@ -12,7 +12,7 @@ from converter.frontends.onnx.converter import OnnxContext, Unsupported
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
-from converter.ops import indexing
+from converter.ops import indexing, misc
 from converter.ops import shape as ops
 from converter.ops.core import Convert, ShapeOf, const
 from converter.ops.spec import const_ints, normalize_axis
@@ -122,7 +122,25 @@ def Unsqueeze(ctx: OnnxContext, data: Value, axes_input: Value | None = None, *,
     axes_value = axes_input if ctx.opset >= 13 else (None if axes is None else i64(axes))
     if axes_value is None:
         raise Unsupported("Unsqueeze needs axes")
+    if axes_value.const is None and data.shape.rank is not None:
+        return _unsqueeze_runtime_axes(data, as_i64(axes_value))
     return ops.Unsqueeze(data, as_i64(axes_value))
+
+
+def _unsqueeze_runtime_axes(data: Value, axes: Value) -> Value:
+    """Unsqueeze with run-time axes is a Reshape: OpenVINO's CPU plugin cannot run an
+    Unsqueeze whose output rank it cannot infer. The target shape has 1 at the new axes
+    and the input dims, in order, everywhere else."""
+    count = {0: 1, 1: axes.shape[0]}.get(axes.shape.rank)  # type: ignore[arg-type]
+    rank = data.shape.rank
+    if count is None or rank is None:
+        raise Unsupported("Unsqueeze with run-time axes needs their number and the input rank")
+    out_rank = rank + count
+    axes = ops.Reshape(axes, i64([-1]), special_zero=False)
+    is_new = indexing.ScatterElementsUpdate(i64([0] * out_rank), axes, i64([1] * count), i64(0))
+    kept_positions = ops.Reshape(misc.NonZero(ew.Equal(is_new, i64(0)), output_type=ElementType.i64), i64([-1]), special_zero=False)
+    target = indexing.ScatterElementsUpdate(i64([1] * out_rank), kept_positions, ShapeOf(data, output_type=ElementType.i64), i64(0))
+    return ops.Reshape(data, target, special_zero=False)
 
 
 def Concat(ctx: OnnxContext, *inputs: Value, axis: int) -> Value:
@@ -273,11 +291,32 @@ def _wrap_pad(data: Value, begin_value: Value, end_value: Value) -> Value:
     """OpenVINO's Pad has no wrap mode: crop negative pads, then concatenate wrapped slices."""
     begin, end = const_ints(begin_value), const_ints(end_value)
     if begin is None or end is None:
-        raise Unsupported("Pad: wrap mode needs constant pads")
+        return _wrap_pad_runtime(data, begin_value, end_value)
     result = data
     for axis, (before, after) in enumerate(zip(begin, end)):
         result = _wrap_pad_axis(result, axis, before, after)
     return result
+
+
+def _wrap_pad_runtime(data: Value, begin: Value, end: Value) -> Value:
+    """Pads known only at run time, per axis: crop the negative pads, then gather the
+    positions -before .. size+after modulo the cropped size."""
+    rank = known_rank(data, "Pad (wrap mode, run-time pads)")
+    shape = ShapeOf(data, output_type=ElementType.i64)
+    zero = i64(0)
+    result = data
+    for axis in range(rank):
+        before, after, size = (_element(v, axis) for v in (begin, end, shape))
+        grow_before, grow_after = ew.Maximum(before, zero), ew.Maximum(after, zero)
+        crop_before = ew.Subtract(grow_before, before)
+        kept = ew.Subtract(ew.Add(size, ew.Subtract(after, grow_after)), crop_before)
+        positions = misc.Range(ew.Subtract(zero, grow_before), ew.Add(kept, grow_after), i64(1), output_type=ElementType.i64)
+        result = indexing.Gather(result, ew.Add(ew.FloorMod(positions, kept), crop_before), i64(axis))
+    return result
+
+
+def _element(vector: Value, index: int) -> Value:
+    return indexing.Gather(vector, i64(index), i64(0))
 
 
 def _wrap_pad_axis(data: Value, axis: int, before: int, after: int) -> Value:
