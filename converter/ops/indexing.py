@@ -249,7 +249,7 @@ def _slice_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.nd
     index = [slice(None)] * data.ndim
     for start, stop, step, axis in zip(starts, stops, steps, axes):
         index[normalize_axis(axis, data.ndim)] = slice(start, stop, step)
-    return [np.ascontiguousarray(data[tuple(index)])]
+    return [np.asarray(data[tuple(index)], order="C")]
 
 
 Slice = OpSpec("Slice", "opset8", (), _infer_slice, _slice_kernel)
@@ -337,7 +337,7 @@ def _strided_slice_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) -> li
             stop = None if _mask_bit(attrs["end_mask"], i) else end[i]
             index.append(slice(start, stop, stride[i]))
     result = np.asarray(data[tuple(index)])
-    return [np.ascontiguousarray(result).reshape(result.shape)]
+    return [np.asarray(result, order="C").reshape(result.shape)]
 
 
 StridedSlice = OpSpec(
@@ -381,7 +381,7 @@ def _reverse_sequence_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) ->
     result = moved.copy()
     for b, length in enumerate(lengths.reshape(-1).astype(np.int64)):
         result[b, :length] = moved[b, :length][::-1]
-    return [np.ascontiguousarray(np.moveaxis(result, (0, 1), (batch, sequence)))]
+    return [np.asarray(np.moveaxis(result, (0, 1), (batch, sequence)), order="C")]
 
 
 ReverseSequence = OpSpec(

@@ -313,14 +313,14 @@ def _broadcast_kernel(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[n
     target = tuple(int(v) for v in target_array.reshape(-1))
     mode = attrs["mode"]
     if mode == "bidirectional":
-        return [np.ascontiguousarray(np.broadcast_to(data, np.broadcast_shapes(data.shape, target)))]
+        return [np.asarray(np.broadcast_to(data, np.broadcast_shapes(data.shape, target)), order="C")]
     if mode == "explicit":
         mapping = [int(v) for v in inputs[2].reshape(-1)]
         aligned = [1] * len(target)
         for source, destination in enumerate(mapping):
             aligned[destination] = data.shape[source]
         data = data.reshape(aligned)
-    return [np.ascontiguousarray(np.broadcast_to(data, target))]
+    return [np.asarray(np.broadcast_to(data, target), order="C")]
 
 
 Broadcast = OpSpec("Broadcast", "opset3", (Attr("mode", AttrKind.STR, "numpy"),), _infer_broadcast, _broadcast_kernel)
