@@ -200,7 +200,7 @@ def expand_function(ctx: OnnxContext, node: onnx.NodeProto, inputs: list[Value |
             inner.values[formal] = value
     absent.update(body.input[len(inputs):])
     prefix = ctx.node_name
-    for index, inner_node in enumerate(bind_attributes(body, node)):
+    for index, inner_node in enumerate(bind_attributes(body, node, ctx.opset)):
         for position, name in enumerate(inner_node.input):
             if name in absent:
                 inner_node.input[position] = ""

@@ -43,10 +43,12 @@ def function_body(node: onnx.NodeProto, opset: int, inputs: list[Value | None]) 
     return None
 
 
-def bind_attributes(body: onnx.FunctionProto, node: onnx.NodeProto) -> list[onnx.NodeProto]:
-    """The body's nodes with attribute references (`ref_attr_name`) replaced by the node's values."""
+def bind_attributes(body: onnx.FunctionProto, node: onnx.NodeProto, opset: int) -> list[onnx.NodeProto]:
+    """The body's nodes with attribute references (`ref_attr_name`) replaced by the node's values,
+    else the function's defaults, else the op schema's defaults."""
     given = {a.name: a for a in node.attribute}
-    defaults = {a.name: a for a in body.attribute_proto}
+    defaults = _schema_defaults(node.op_type, opset)
+    defaults.update({a.name: a for a in body.attribute_proto})
     bound = []
     for inner in body.node:
         copy = onnx.NodeProto()
@@ -65,6 +67,17 @@ def bind_attributes(body: onnx.FunctionProto, node: onnx.NodeProto) -> list[onnx
             copy.attribute.append(replacement)
         bound.append(copy)
     return bound
+
+
+def _schema_defaults(op_type: str, opset: int) -> dict[str, onnx.AttributeProto]:
+    schema = _schema(op_type, opset)
+    if schema is None:
+        return {}
+    return {
+        name: attribute.default_value
+        for name, attribute in schema.attributes.items()
+        if attribute.default_value.name  # an unset default is an empty AttributeProto
+    }
 
 
 def body_opset(body: onnx.FunctionProto, fallback: int) -> int:

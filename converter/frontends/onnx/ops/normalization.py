@@ -217,10 +217,14 @@ def MeanVarianceNormalization(ctx: OnnxContext, x: Value, *, axes: list[int] | N
 
 
 def LpNormalization(ctx: OnnxContext, x: Value, *, axis: int = -1, p: int = 2) -> Value:
+    # ONNX (and onnxruntime) give 0 for an all-zero vector: divide by max(norm, the smallest
+    # normal float), which changes nothing else.
+    tiny = float(np.finfo(np.float32).tiny)
     if p == 2:
-        return ops.NormalizeL2(x, _axes([axis]), eps=0.0, eps_mode="add")
+        return ops.NormalizeL2(x, _axes([axis]), eps=tiny, eps_mode="max")
     if p == 1:
-        return ew.Divide(x, reduction.ReduceL1(x, _axes([axis]), keep_dims=True))
+        norm = reduction.ReduceL1(x, _axes([axis]), keep_dims=True)
+        return ew.Divide(x, ew.Maximum(norm, _scalar(tiny, x)))
     raise Unsupported(f"p={p} (ONNX allows 1 or 2)")
 
 
