@@ -22,18 +22,6 @@ def scalar_like(x: Value, number: float) -> Value:
 # ------------------------------------------------------------------ arithmetic
 
 
-def Add(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.Add(a, b)
-
-
-def Sub(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.Subtract(a, b)
-
-
-def Mul(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.Multiply(a, b)
-
-
 def Div(ctx: OnnxContext, a: Value, b: Value) -> Value:
     # ONNX integer division truncates toward zero (C semantics), not Python's floor
     return ew.Divide(a, b, m_pythondiv=False)
@@ -108,63 +96,11 @@ def Min(ctx: OnnxContext, *inputs: Value) -> Value:
 # ------------------------------------------------------------------ comparisons and logic
 
 
-def Equal(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.Equal(a, b)
-
-
-def Greater(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.Greater(a, b)
-
-
-def GreaterOrEqual(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.GreaterEqual(a, b)
-
-
-def Less(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.Less(a, b)
-
-
-def LessOrEqual(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.LessEqual(a, b)
-
-
 def Where(ctx: OnnxContext, condition: Value, x: Value, y: Value) -> Value:
     return ew.Select(condition, x, y)
 
 
-def Not(ctx: OnnxContext, x: Value) -> Value:
-    return ew.LogicalNot(x)
-
-
-def And(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.LogicalAnd(a, b)
-
-
-def Or(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.LogicalOr(a, b)
-
-
-def Xor(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.LogicalXor(a, b)
-
-
 # ------------------------------------------------------------------ bitwise
-
-
-def BitwiseAnd(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.BitwiseAnd(a, b)
-
-
-def BitwiseOr(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.BitwiseOr(a, b)
-
-
-def BitwiseXor(ctx: OnnxContext, a: Value, b: Value) -> Value:
-    return ew.BitwiseXor(a, b)
-
-
-def BitwiseNot(ctx: OnnxContext, x: Value) -> Value:
-    return ew.BitwiseNot(x)
 
 
 def BitShift(ctx: OnnxContext, x: Value, y: Value, *, direction: str = "") -> Value:
@@ -214,7 +150,34 @@ def _unary(op: OpSpec) -> Handler:
     return handler
 
 
+def _binary(op: OpSpec) -> Handler:
+    def handler(ctx: OnnxContext, a: Value, b: Value) -> Value:
+        return op(a, b)
+
+    handler.__name__ = op.type
+    return handler
+
+
+BINARY: dict[str, OpSpec] = {
+    "Add": ew.Add,
+    "Sub": ew.Subtract,
+    "Mul": ew.Multiply,
+    "Equal": ew.Equal,
+    "Greater": ew.Greater,
+    "GreaterOrEqual": ew.GreaterEqual,
+    "Less": ew.Less,
+    "LessOrEqual": ew.LessEqual,
+    "And": ew.LogicalAnd,
+    "Or": ew.LogicalOr,
+    "Xor": ew.LogicalXor,
+    "BitwiseAnd": ew.BitwiseAnd,
+    "BitwiseOr": ew.BitwiseOr,
+    "BitwiseXor": ew.BitwiseXor,
+}
+
 UNARY: dict[str, OpSpec] = {
+    "Not": ew.LogicalNot,
+    "BitwiseNot": ew.BitwiseNot,
     "Abs": ew.Abs,
     "Neg": ew.Negative,
     "Floor": ew.Floor,
@@ -238,11 +201,11 @@ UNARY: dict[str, OpSpec] = {
 }
 
 _NAMED: list[Callable[..., Value]] = [
-    Add, Sub, Mul, Div, Pow, Reciprocal, Mod, Sum, Mean, Max, Min,
-    Equal, Greater, GreaterOrEqual, Less, LessOrEqual, Where, Not, And, Or, Xor,
-    BitwiseAnd, BitwiseOr, BitwiseXor, BitwiseNot, BitShift, Round, IsNaN, IsInf,
+    Div, Pow, Reciprocal, Mod, Sum, Mean, Max, Min, Where, BitShift, Round, IsNaN, IsInf,
 ]  # fmt: skip
 
-HANDLERS: dict[str, Handler] = {handler.__name__: handler for handler in _NAMED} | {
-    name: _unary(op) for name, op in UNARY.items()
-}
+HANDLERS: dict[str, Handler] = (
+    {handler.__name__: handler for handler in _NAMED}
+    | {name: _binary(op) for name, op in BINARY.items()}
+    | {name: _unary(op) for name, op in UNARY.items()}
+)
