@@ -22,6 +22,8 @@ MODELS = {
     "depthwise": models.depthwise_net,
     "transformer": models.transformer,
     "lstm": lambda: models.recurrent("LSTM"),
+    "gru_reverse": lambda: models.recurrent("GRU", "reverse"),
+    "cnn_dynamic_batch": lambda: models.cnn(batch="N"),
     "resnet": models.resnet,
     "mobilenet_v3": models.mobilenet_v3,
     "bert": models.bert,
