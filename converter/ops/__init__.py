@@ -21,6 +21,7 @@ from converter.ops import (
     resize,
     rnn,
     shape,
+    vision_signal,
 )
 from converter.ops.spec import OpSpec
 
@@ -40,6 +41,7 @@ FAMILIES = (
     attention,
     control,
     misc,
+    vision_signal,
 )
 
 

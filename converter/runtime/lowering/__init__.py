@@ -27,10 +27,11 @@ from converter.runtime.lowering import (
     resize,
     rnn,
     shape,
+    vision_signal,
 )
 from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE, ONNX_OPSET, LoweringContext, LoweringFn
 
-FAMILIES = (core, elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, attention, control, misc)
+FAMILIES = (core, elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, attention, control, misc, vision_signal)
 
 LOWERINGS: dict[OpSpec, LoweringFn] = {op: fn for family in FAMILIES for op, fn in family.LOWERINGS.items()}
 

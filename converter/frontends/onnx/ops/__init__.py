@@ -17,9 +17,10 @@ from converter.frontends.onnx.ops import (
     resize,
     rnn,
     shape,
+    vision_signal,
 )
 
-FAMILIES = (elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, control, misc)
+FAMILIES = (elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, control, misc, vision_signal)
 
 
 def _collect() -> dict[str, Handler]:
