@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported
@@ -11,8 +13,8 @@ from converter.ops import elementwise as ew
 from converter.ops import shape as shape_ops
 from converter.ops import vision_signal as ops
 from converter.ops.core import Convert, ShapeOf, const
-from converter.ops.spec import OpSpec
-from converter.ops.indexing import Gather
+from converter.ops.indexing import Gather, Slice
+from converter.ops.spec import const_ints
 
 # ---------------------------------------------------------------- helpers
 
@@ -77,16 +79,27 @@ def GridSample(
 
 
 def Unique(ctx: OnnxContext, x: Value, *, axis: int | None = None, sorted: int = 1) -> list[Value]:
-    inputs = [x]
-    if axis is not None:
-        rank = x.shape.rank
-        if rank is not None and not -rank <= axis < rank:
-            raise Unsupported(f"Unique axis {axis} is out of range for rank {rank}")
-        inputs.append(const(np.int64(axis)))
-    node = ops.Unique.node(
-        *inputs, sorted=bool(sorted), index_element_type=ElementType.i64, count_element_type=ElementType.i64
-    )
-    return list(node.outputs)
+    options = {"sorted": bool(sorted), "index_element_type": ElementType.i64, "count_element_type": ElementType.i64}
+    if axis is None:
+        return list(ops.Unique.node(x, **options).outputs)
+    rank = x.shape.rank
+    if rank is None:
+        raise Unsupported("Unique over an axis needs an input of known rank")
+    if not -rank <= axis < rank:
+        raise Unsupported(f"Unique axis {axis} is out of range for rank {rank}")
+    axis %= rank
+    # OpenVINO's CPU plugin garbles the indices of 1-byte slices: compare them as i32 (same order).
+    data = Convert(x, destination_type=ElementType.i32) if x.element_type.itemsize == 1 else x
+    if axis != 0:
+        # The CPU plugin also misses duplicate slices along axes other than 0: move the axis to the front.
+        order = const(np.array([axis] + [i for i in range(rank) if i != axis], dtype=np.int64))
+        data = shape_ops.Transpose(data, order)
+    values, first, reverse, counts = ops.Unique.node(data, const(np.int64(0)), **options).outputs
+    if axis != 0:
+        values = shape_ops.Transpose(values, const(np.array(list(range(1, axis + 1)) + [0] + list(range(axis + 1, rank)), dtype=np.int64)))
+    if values.element_type is not x.element_type:
+        values = Convert(values, destination_type=x.element_type)
+    return [values, first, reverse, counts]
 
 
 # ---------------------------------------------------------------- Col2Im
@@ -176,29 +189,65 @@ def DFT(
     if rank is None or x.shape[-1] not in (1, 2):
         raise Unsupported("DFT needs an input of known rank whose last dim (real 1 / complex 2) is static")
     axes = _dft_axes(ctx, axis, axis_value, rank)
-    sizes = [] if dft_length is None else [_vector(dft_length)]
+    length = None if dft_length is None else _vector(dft_length)
     is_real = x.shape[-1] == 1
     if onesided and inverse:
         if is_real:
             raise Unsupported("DFT with inverse=1 and onesided=1 needs a complex input")
-        real = _along_last_signal_axis(ops.IRDFT, x, axes, sizes, rank, rank - 1)
+        real = _along_last_signal_axis(_irdft, x, axes, length, rank, rank - 1)
         return shape_ops.Unsqueeze(real, const(np.int64(-1)))
     if onesided:
         if not is_real:
             raise Unsupported("DFT with onesided=1 needs a real input")
         real = shape_ops.Squeeze(x, const(np.array([-1], dtype=np.int64)))
-        return _along_last_signal_axis(ops.RDFT, real, axes, sizes, rank - 1, rank)
+        return _along_last_signal_axis(_rdft, real, axes, length, rank - 1, rank)
     complex_x = _with_zero_imaginary(x) if is_real else x
+    sizes = [] if length is None else [length]
     return (ops.IDFT if inverse else ops.DFT)(complex_x, axes, *sizes)
 
 
-def _along_last_signal_axis(op: OpSpec, x: Value, axes: Value, sizes: list[Value], rank_in: int, rank_out: int) -> Value:
+# OpenVINO's CPU plugin mis-computes RDFT when signal_size zero-pads and IRDFT when the bins must be
+# zero-padded (and fails on signal_size -1): the input is fitted to the transform length explicitly.
+
+
+def _rdft(x: Value, axis: int, length: Value | None) -> Value:
+    if length is not None:
+        x = _fit_length(x, axis, length)
+    return ops.RDFT(x, const(np.array([axis], dtype=np.int64)))
+
+
+def _irdft(x: Value, axis: int, length: Value | None) -> Value:
+    axes = const(np.array([axis], dtype=np.int64))
+    if length is None:
+        return ops.IRDFT(x, axes)
+    bins = ew.Add(ew.Divide(length, const(np.array([2], dtype=np.int64))), const(np.array([1], dtype=np.int64)))
+    return ops.IRDFT(_fit_length(x, axis, bins), axes, length)
+
+
+def _fit_length(x: Value, axis: int, length: Value) -> Value:
+    """x trimmed or zero-padded at the end of `axis` to `length` (a 1-element i64 vector)."""
+    rank = x.shape.rank
+    assert rank is not None
+    one = const(np.array([1], dtype=np.int64))
+    axis_vector = const(np.array([axis], dtype=np.int64))
+    trimmed = Slice(x, const(np.array([0], dtype=np.int64)), length, one, axis_vector)
+    missing = ew.Maximum(ew.Subtract(length, _vector(_dim(x, axis))), const(np.array([0], dtype=np.int64)))
+    pads_end = shape_ops.Concat(const(np.zeros(axis, dtype=np.int64)), missing, const(np.zeros(rank - axis - 1, dtype=np.int64)), axis=0)
+    zero = const(np.zeros((), dtype=x.element_type.numpy))
+    return shape_ops.Pad(trimmed, const(np.zeros(rank, dtype=np.int64)), pads_end, zero, pad_mode="constant")
+
+
+OnesidedFn = Callable[[Value, int, "Value | None"], Value]
+
+
+def _along_last_signal_axis(transform: OnesidedFn, x: Value, axes: Value, length: Value | None, rank_in: int, rank_out: int) -> Value:
     """RDFT/IRDFT over one axis. OpenVINO's CPU plugin needs constant axes for them: a run-time axis is
-    swapped with the last signal axis (rank - 2 of the complex layout) by Transposes around a constant-axis op."""
-    if axes.const is not None:
-        return op(x, axes, *sizes)
-    last = rank_in - 2 if op is ops.IRDFT else rank_in - 1
-    transformed = op(shape_ops.Transpose(x, _swap_order(axes, last, rank_in)), const(np.array([last], dtype=np.int64)), *sizes)
+    swapped with the last signal axis by Transposes around a constant-axis transform."""
+    axis = const_ints(axes)
+    if axis is not None:
+        return transform(x, axis[0], length)
+    last = rank_in - 2 if transform is _irdft else rank_in - 1
+    transformed = transform(shape_ops.Transpose(x, _swap_order(axes, last, rank_in)), last, length)
     return shape_ops.Transpose(transformed, _swap_order(axes, last, rank_out))
 
 
