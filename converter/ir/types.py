@@ -16,6 +16,8 @@ class ElementType(enum.Enum):
     f32 = "f32"
     f16 = "f16"
     bf16 = "bf16"
+    f8e4m3 = "f8e4m3"
+    f8e5m2 = "f8e5m2"
     i64 = "i64"
     i32 = "i32"
     i16 = "i16"
@@ -37,7 +39,7 @@ class ElementType(enum.Enum):
 
     @property
     def is_float(self) -> bool:
-        return self in (ElementType.f64, ElementType.f32, ElementType.f16, ElementType.bf16)
+        return self in (ElementType.f64, ElementType.f32, ElementType.f16, ElementType.bf16, ElementType.f8e4m3, ElementType.f8e5m2)
 
     @property
     def is_integer(self) -> bool:
@@ -68,6 +70,8 @@ _NUMPY = {
     ElementType.f32: np.dtype(np.float32),
     ElementType.f16: np.dtype(np.float16),
     ElementType.bf16: np.dtype(ml_dtypes.bfloat16),
+    ElementType.f8e4m3: np.dtype(ml_dtypes.float8_e4m3fn),
+    ElementType.f8e5m2: np.dtype(ml_dtypes.float8_e5m2),
     ElementType.i64: np.dtype(np.int64),
     ElementType.i32: np.dtype(np.int32),
     ElementType.i16: np.dtype(np.int16),
@@ -84,6 +88,8 @@ _PRECISION = {
     ElementType.f32: "FP32",
     ElementType.f16: "FP16",
     ElementType.bf16: "BF16",
+    ElementType.f8e4m3: "F8E4M3",
+    ElementType.f8e5m2: "F8E5M2",
     ElementType.i64: "I64",
     ElementType.i32: "I32",
     ElementType.i16: "I16",

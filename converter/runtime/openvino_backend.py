@@ -51,6 +51,8 @@ def _tensor(value: np.ndarray):
         tensor = openvino.Tensor(openvino.Type.bf16, openvino.Shape(list(array.shape)))
         tensor.data[...] = array.view(np.float16)  # same 16 bits, reinterpreted
         return tensor
+    if array.dtype in _FLOAT8:
+        return openvino.Tensor(array.view(np.uint8), list(array.shape), getattr(openvino.Type, _FLOAT8[array.dtype]))
     return array
 
 
@@ -60,7 +62,14 @@ def _array(tensor) -> np.ndarray:
     data = np.array(tensor.data)
     if tensor.element_type == openvino.Type.bf16:
         return data.view(ml_dtypes.bfloat16)
+    for dtype, type_name in _FLOAT8.items():
+        if tensor.element_type == getattr(openvino.Type, type_name):
+            return data.view(dtype)
     return data
+
+
+_FLOAT8 = {np.dtype(ml_dtypes.float8_e4m3fn): "f8e4m3", np.dtype(ml_dtypes.float8_e5m2): "f8e5m2"}
+"""float8 tensors go by their bit pattern too (numpy dtype → OpenVINO type name)."""
 
 
 def run(graph: Graph, inputs: list[np.ndarray] | Mapping[str, np.ndarray]) -> list[np.ndarray]:

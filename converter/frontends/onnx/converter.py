@@ -33,6 +33,8 @@ ELEMENT_TYPES = {
     onnx.TensorProto.DOUBLE: ElementType.f64,
     onnx.TensorProto.FLOAT16: ElementType.f16,
     onnx.TensorProto.BFLOAT16: ElementType.bf16,
+    onnx.TensorProto.FLOAT8E4M3FN: ElementType.f8e4m3,
+    onnx.TensorProto.FLOAT8E5M2: ElementType.f8e5m2,
     onnx.TensorProto.INT64: ElementType.i64,
     onnx.TensorProto.INT32: ElementType.i32,
     onnx.TensorProto.INT16: ElementType.i16,

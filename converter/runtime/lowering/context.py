@@ -20,6 +20,8 @@ ONNX_ELEMENT_TYPE = {
     ElementType.f32: onnx.TensorProto.FLOAT,
     ElementType.f16: onnx.TensorProto.FLOAT16,
     ElementType.bf16: onnx.TensorProto.BFLOAT16,
+    ElementType.f8e4m3: onnx.TensorProto.FLOAT8E4M3FN,
+    ElementType.f8e5m2: onnx.TensorProto.FLOAT8E5M2,
     ElementType.i64: onnx.TensorProto.INT64,
     ElementType.i32: onnx.TensorProto.INT32,
     ElementType.i16: onnx.TensorProto.INT16,
