@@ -3,7 +3,8 @@
 Uses the op's numpy kernel, or runs the single node in onnxruntime when the op
 has none. ShapeOf of a statically shaped tensor folds too. A result that would
 grow the .bin (larger than `max_new_bytes` and than its inputs together, e.g. a
-big Broadcast of a scalar) is left as it is.
+big Broadcast of a scalar) is left as it is. So is OpenVINO's compressed-weight
+pattern, `Const i8 → Convert f32 → Subtract / Multiply` (dequantized weights).
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ from __future__ import annotations
 import numpy as np
 
 from converter.ir.graph import Graph, Node, Value
+from converter.ir.types import ElementType
 from converter.ops.core import const
 from converter.ops.spec import set_output_types
 
 MAX_NEW_BYTES = 64 * 1024
 
+COMPRESSED_WEIGHT_TYPES = frozenset(
+    {ElementType.i8, ElementType.u8, ElementType.i16, ElementType.u16, ElementType.f8e4m3, ElementType.f8e5m2}
+)
+
 
 def fold_constants(graph: Graph, max_new_bytes: int = MAX_NEW_BYTES) -> Graph:
     mapping: dict[Value, Value] = {}
+    users = graph.users()
     for node in graph.nodes():
         if node.op.type in ("Parameter", "Const") or node.bodies or "decompression" in node.rt_info:
             continue
@@ -26,6 +33,8 @@ def fold_constants(graph: Graph, max_new_bytes: int = MAX_NEW_BYTES) -> Graph:
         if any(new is not old for new, old in zip(inputs, node.inputs)):
             node.inputs = inputs
             set_output_types(node)  # constant inputs may make output shapes static
+        if _decompresses_weight(node, users):
+            continue
         if node.op.type == "ShapeOf" and inputs[0].shape.is_static:
             folded = [np.array(inputs[0].shape.static, dtype=node.outputs[0].element_type.numpy)]
         elif inputs and all(v.const is not None for v in inputs):
@@ -41,6 +50,18 @@ def fold_constants(graph: Graph, max_new_bytes: int = MAX_NEW_BYTES) -> Graph:
             mapping[value] = const(_as_declared(node, value, array), name=node.name)
     graph.replace_values(mapping)
     return graph
+
+
+def _decompresses_weight(node: Node, users: dict[Value, list[tuple[Node, int]]]) -> bool:
+    """A Convert from a small integer (or float8) Const to a float type whose only readers are
+    Subtract / Multiply: the dequantization of a compressed weight, kept as OpenVINO keeps it."""
+    if node.op.type != "Convert" or not node.attrs["destination_type"].is_float:
+        return False
+    source = node.inputs[0]
+    if source.producer.op.type != "Const" or source.element_type not in COMPRESSED_WEIGHT_TYPES:
+        return False
+    readers = users.get(node.outputs[0], [])
+    return bool(readers) and all(reader.op.type in ("Subtract", "Multiply") for reader, _ in readers)
 
 
 def evaluate(node: Node, inputs: list[Value], arrays: list[np.ndarray]) -> list[np.ndarray]:
