@@ -17,6 +17,7 @@ from converter.ops import (
     misc,
     normalization,
     pooling,
+    quantization,
     reduction,
     resize,
     rnn,
@@ -42,6 +43,7 @@ FAMILIES = (
     control,
     misc,
     vision_signal,
+    quantization,
 )
 
 

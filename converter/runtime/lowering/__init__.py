@@ -23,6 +23,7 @@ from converter.runtime.lowering import (
     misc,
     normalization,
     pooling,
+    quantization,
     reduction,
     resize,
     rnn,
@@ -31,7 +32,7 @@ from converter.runtime.lowering import (
 )
 from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE, ONNX_OPSET, LoweringContext, LoweringFn
 
-FAMILIES = (core, elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, attention, control, misc, vision_signal)
+FAMILIES = (core, elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, attention, control, misc, vision_signal, quantization)
 
 LOWERINGS: dict[OpSpec, LoweringFn] = {op: fn for family in FAMILIES for op, fn in family.LOWERINGS.items()}
 

@@ -13,6 +13,7 @@ from converter.frontends.onnx.ops import (
     misc,
     normalization,
     pooling,
+    quantization,
     reduction,
     resize,
     rnn,
@@ -20,7 +21,7 @@ from converter.frontends.onnx.ops import (
     vision_signal,
 )
 
-FAMILIES = (elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, control, misc, vision_signal)
+FAMILIES = (elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, control, misc, vision_signal, quantization)
 
 
 def _collect() -> dict[str, Handler]:

@@ -8,6 +8,7 @@ import onnx
 from onnx import numpy_helper
 
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported, element_type
+from converter.frontends.onnx.ops.quantization import FLOAT8_MAX, to_float8
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
@@ -127,16 +128,18 @@ def _zero_ratio(ratio: Value | None) -> bool:
 
 
 def Cast(ctx: OnnxContext, x: Value, *, to: int, saturate: int = 1, round_mode: str = "up") -> Value:
-    return _cast(x, element_type(to))
+    return _cast(x, element_type(to), saturate)
 
 
 def CastLike(ctx: OnnxContext, x: Value, target: Value, *, saturate: int = 1, round_mode: str = "up") -> Value:
-    return _cast(x, target.element_type)
+    return _cast(x, target.element_type, saturate)
 
 
-def _cast(x: Value, target: ElementType) -> Value:
+def _cast(x: Value, target: ElementType, saturate: int) -> Value:
     if x.element_type is target:
         return x
+    if target in FLOAT8_MAX:
+        return to_float8(x, target, saturate)
     return Convert(x, destination_type=target)
 
 
