@@ -88,6 +88,10 @@ REASONS: list[tuple[str, str]] = [
     (r"test_attention_.*(fullymasked|nan_robustness|structural_empty|softmax_precision|local_window)",
      "Attention with fully masked rows (all scores −inf): OpenVINO's CPU plugin returns NaN there, where "
      "ONNX's formulation gives finite values; the same IR run through onnxruntime passes."),
+    (r"test_dynamicquantizelinear",
+     "OpenVINO's CPU Divide in f32 is not correctly rounded (-2.5 / 0.019607844 gives -127.5, not "
+     "-127.49999), so a quantization scale computed at run time can land one step off; the same IR "
+     "passes in onnxruntime, and constant scales are exact."),
     (r"test_resize_downsample_scales_(linear|cubic)_align_corners",
      "ONNX's reference divides by the unrounded output length (scale × input); onnxruntime and OpenVINO "
      "use the rounded length, and irforge follows them."),
