@@ -54,9 +54,13 @@ def _infer_reshape(node: Node) -> list[TensorType]:
         raise ValueError("Reshape: more than one -1 in the target shape")
     if -1 in dims:
         position = dims.index(-1)
-        known = [d for i, d in enumerate(dims) if i != position]
-        if data.shape.is_static and all(d is not None for d in known):
-            total = _product(data.shape.static)
+        # Dims copied by special zero are the same on both sides: leave them out of the
+        # product, so [B, S, 384] → [0, 0, -1, 32] still gives 12 with B and S dynamic.
+        copied = {i for i, v in enumerate(pattern) if v == 0 and node.attrs["special_zero"]}
+        known = [d for i, d in enumerate(dims) if i != position and i not in copied]
+        source = [d for i, d in enumerate(data.shape.dims or ()) if i not in copied]
+        if data.shape.dims is not None and all(d is not None for d in known + source):
+            total = _product(source)  # type: ignore[arg-type]
             rest = _product(known)  # type: ignore[arg-type]
             if rest == 0 or total % rest:
                 raise ValueError(f"Reshape: cannot reshape {data.shape} to {pattern}")

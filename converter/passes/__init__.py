@@ -24,7 +24,7 @@ from converter.passes.fuse_normalization import fuse_mvn, fuse_normalize_l2
 from converter.passes.fuse_pad import fuse_pad_into_convolution
 from converter.passes.fuse_transpose_matmul import fuse_transpose_into_matmul
 from converter.passes.manager import PassFn
-from converter.passes.simplify_shapes import simplify_reshape_patterns
+from converter.passes.simplify_shapes import canonicalize_shape_reads, simplify_reshape_patterns
 
 PASSES: dict[str, PassFn] = {
     "eliminate_noops": eliminate_noops,
@@ -44,6 +44,7 @@ PASSES: dict[str, PassFn] = {
     "fuse_mvn": fuse_mvn,
     "fuse_normalize_l2": fuse_normalize_l2,
     "fuse_attention": fuse_attention,
+    "canonicalize_shape_reads": canonicalize_shape_reads,
     "simplify_reshape_patterns": simplify_reshape_patterns,
 }
 

@@ -84,6 +84,23 @@ def _derive(node: Node, value: Value, origins: dict[Value, list[Origin] | None])
         for axis in sorted(normalize_axis(a, len(dims) + len(axes)) for a in axes):
             dims.insert(axis, 1)
         return dims
+    if kind == "Gather":
+        data, indices = inputs[0], inputs[1]
+        axis = const_ints(node.inputs[2])
+        if data is None or indices is None or axis is None:
+            return None
+        axis_ = normalize_axis(axis[0], len(data))
+        batch = node.attrs["batch_dims"] % max(len(indices), 1) if node.attrs["batch_dims"] < 0 else node.attrs["batch_dims"]
+        return list(data[:axis_]) + list(indices[batch:]) + list(data[axis_ + 1 :])
+    if kind == "Concat" and inputs and all(dims is not None for dims in inputs):
+        axis = normalize_axis(node.attrs["axis"], len(inputs[0]))  # type: ignore[arg-type]
+        merged: list[Origin | None] = list(_broadcast([d[:axis] + [1] + d[axis + 1 :] for d in inputs]) or [None] * len(inputs[0]))  # type: ignore[index, operator]
+        merged[axis] = None
+        return merged
+    if kind == "Range":
+        start, step = const_ints(node.inputs[0]), const_ints(node.inputs[2])
+        length = _gathered_dims(node.inputs[1], origins) if node.inputs[1].shape.rank == 0 else [None]
+        return [length[0]] if start == [0] and step == [1] and len(length) == 1 else None
     if kind == "ScaledDotProductAttention":
         query, value_ = inputs[0], inputs[2]
         if query is None or value_ is None:
@@ -163,6 +180,8 @@ def _gathered_dims(piece: Value, origins: dict[Value, list[Origin] | None]) -> l
     if node.op.type == "ShapeOf":
         source = origins.get(node.inputs[0])
         return list(source) if source is not None and len(source) == len(unknown) else unknown
+    if node.op.type == "Slice":
+        return _sliced_dims(node, origins) or unknown
     if node.op.type != "Gather":
         return unknown
     shape_of = producer(node.inputs[0], "ShapeOf")
@@ -173,6 +192,17 @@ def _gathered_dims(piece: Value, origins: dict[Value, list[Origin] | None]) -> l
     if source is None or len(indices) != len(unknown):
         return unknown
     return [source[normalize_axis(i, len(source))] for i in indices]
+
+
+def _sliced_dims(node: Node, origins: dict[Value, list[Origin] | None]) -> list[Origin | None] | None:
+    """Origins of `Slice(ShapeOf(x), start, stop, step[, axes])` with constant bounds."""
+    shape_of = producer(node.inputs[0], "ShapeOf")
+    bounds = [const_ints(v) for v in node.inputs[1:4]]
+    source = origins.get(shape_of.inputs[0]) if shape_of is not None else None
+    if source is None or any(b is None or len(b) != 1 for b in bounds):
+        return None
+    start, stop, step = (b[0] for b in bounds)  # type: ignore[index]
+    return list(source[slice(start, stop, step)])
 
 
 def simplify_reshape_patterns(graph: Graph) -> Graph:
@@ -206,3 +236,59 @@ def _constant_pattern(node: Node, origins: dict[Value, list[Origin] | None]) -> 
         else:
             pattern.append(-1)
     return None if pattern.count(-1) > 1 else pattern
+
+
+def canonicalize_shape_reads(graph: Graph) -> Graph:
+    """Read every dynamic dim from one place, and static dims as constants.
+
+    `Gather(ShapeOf(v), i)` becomes a constant when v's dim i is static, else a read of the
+    first value (in topological order) proven to have the same dim; `ShapeOf(v)` becomes
+    `ShapeOf(w)` for the first w with the same dims. `eliminate_duplicates` then merges the
+    identical reads that exporters repeat in every layer.
+    """
+    origins = dim_origins(graph)
+    homes: dict[Origin, tuple[Value, int]] = {}
+    shapes: dict[tuple, Value] = {}
+    for node in graph.nodes():
+        for value in node.outputs:
+            dims = origins.get(value)
+            if dims is None:
+                continue
+            for axis, origin in enumerate(dims):
+                if isinstance(origin, tuple):
+                    homes.setdefault(origin, (value, axis))
+            shapes.setdefault(tuple(dims), value)
+    mapping: dict[Value, Value] = {}
+    for node in graph.nodes():
+        if node.op.type == "ShapeOf":
+            dims = origins.get(node.inputs[0])
+            home = shapes.get(tuple(dims)) if dims is not None else None
+            if home is not None and home is not node.inputs[0]:
+                mapping[node.outputs[0]] = node.op(home, name=node.name, **node.attrs)
+        elif node.op.type == "Gather" and (read := _dim_read(node, origins, homes)) is not None:
+            mapping[node.outputs[0]] = read
+    graph.replace_values(mapping)
+    return graph
+
+
+def _dim_read(node: Node, origins: dict[Value, list[Origin] | None], homes: dict[Origin, tuple[Value, int]]) -> Value | None:
+    """A constant, or a read from the dim's home, for `Gather(ShapeOf(v), one constant index)`."""
+    shape_of = producer(node.inputs[0], "ShapeOf")
+    indices, axis = const_ints(node.inputs[1]), const_ints(node.inputs[2])
+    if shape_of is None or indices is None or len(indices) != 1 or axis != [0] or node.attrs["batch_dims"]:
+        return None
+    dims = origins.get(shape_of.inputs[0])
+    if dims is None:
+        return None
+    origin = dims[normalize_axis(indices[0], len(dims))]
+    element_type = node.outputs[0].element_type.numpy
+    index_shape = node.inputs[1].const.shape  # type: ignore[union-attr]
+    if isinstance(origin, int):
+        return const(np.full(index_shape, origin, dtype=element_type), name=node.name)
+    home, home_axis = homes[origin]
+    if home is shape_of.inputs[0] and home_axis == normalize_axis(indices[0], len(dims)):
+        return None
+    from converter.ops.core import ShapeOf
+
+    read = ShapeOf(home, name=f"{node.name}/shape", **shape_of.attrs)
+    return node.op(read, const(np.full(index_shape, home_axis, dtype=np.int64)), node.inputs[2], name=node.name, **node.attrs)

@@ -61,3 +61,23 @@ def test_transposes_that_cancel_vanish_and_chains_merge() -> None:
     chained = Transpose(Transpose(back, const(np.array([2, 0, 1]))), const(np.array([0, 2, 1])))
     optimized = run_pass_checked(Graph([x], [Relu(chained)]), eliminate_noops)
     assert optimized.op_histogram() == {"Const": 1, "Parameter": 1, "ReLU": 1, "Transpose": 1}
+
+
+def test_shape_reads_come_from_one_place_and_static_dims_fold() -> None:
+    from converter.passes.eliminate import eliminate_duplicates
+    from converter.passes.simplify_shapes import canonicalize_shape_reads
+
+    x = parameter("x", ElementType.f32, Shape.of(None, None, 8))
+    hidden = Relu(Add(x.outputs[0], const(np.ones(8, np.float32))))
+    batch_from_x = Gather(ShapeOf(x.outputs[0]), const(np.int64(0)), const(np.int64(0)))
+    batch_from_hidden = Gather(ShapeOf(hidden), const(np.int64(0)), const(np.int64(0)))
+    width = Gather(ShapeOf(hidden), const(np.array([2])), const(np.int64(0)))
+    total = Add(Add(batch_from_x, batch_from_hidden), Unsqueeze(width, const(np.array([0]))))
+    graph = Graph([x], [hidden, total])
+
+    def both(g: Graph) -> Graph:
+        return eliminate_duplicates(canonicalize_shape_reads(g))
+
+    optimized = run_pass_checked(graph, both)
+    histogram = optimized.op_histogram()
+    assert histogram["ShapeOf"] == 1 and histogram["Gather"] == 1  # one read of the batch dim, width is a constant
