@@ -115,19 +115,19 @@ def find_unsupported(graph: onnx.GraphProto, handlers: dict[str, Handler], opset
     """Every op type without a handler or a function body (nested graphs too), with its node names."""
     found: dict[str, list[str]] = {}
     for node in graph.node:
-        if node.domain not in DEFAULT_DOMAINS:
-            key = f"{node.domain}.{node.op_type}"
-        elif node.op_type not in handlers and not can_expand(node.op_type, opset):
-            key = node.op_type
-        else:
-            key = ""
-        if key:
+        key = handler_key(node)
+        if key not in handlers and (node.domain not in DEFAULT_DOMAINS or not can_expand(node.op_type, opset)):
             found.setdefault(key, []).append(node.name or (node.output[0] if node.output else "?"))
         for attribute in node.attribute:
             for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
                 for op, names in find_unsupported(subgraph, handlers, opset).items():
                     found.setdefault(op, []).extend(names)
     return found
+
+
+def handler_key(node: onnx.NodeProto) -> str:
+    """Default-domain handlers are keyed by op type, others by "domain.op_type" (e.g. "com.microsoft.Gelu")."""
+    return node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
 
 
 def convert_graph(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> Graph:
@@ -159,7 +159,7 @@ def convert_graph(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> Graph:
 def convert_node(ctx: OnnxContext, node: onnx.NodeProto) -> None:
     ctx.node = node
     inputs = [ctx.lookup(name) if name else None for name in node.input]
-    handler = ctx.handlers.get(node.op_type)
+    handler = ctx.handlers.get(handler_key(node))
     try:
         if handler is None:
             result = expand_function(ctx, node, inputs)

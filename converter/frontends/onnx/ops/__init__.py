@@ -10,6 +10,7 @@ from converter.frontends.onnx.ops import (
     elementwise,
     indexing,
     matmul,
+    microsoft,
     misc,
     normalization,
     pooling,
@@ -21,7 +22,7 @@ from converter.frontends.onnx.ops import (
     vision_signal,
 )
 
-FAMILIES = (elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, control, misc, vision_signal, quantization)
+FAMILIES = (elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, control, misc, vision_signal, quantization, microsoft)
 
 
 def _collect() -> dict[str, Handler]:
@@ -31,6 +32,8 @@ def _collect() -> dict[str, Handler]:
             if op_type in table:
                 raise RuntimeError(f"ONNX op {op_type} has two handlers")
             table[op_type] = handler
+    for op_type, handler in microsoft.MICROSOFT_HANDLERS.items():
+        table[f"com.microsoft.{op_type}"] = handler  # the key converter.handler_key gives
     return table
 
 
