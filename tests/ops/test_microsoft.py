@@ -175,3 +175,40 @@ def test_unknown_contrib_ops_are_listed_together():
     message = str(error.value)
     assert "com.microsoft.NoSuchOp" in message and "ai.example.OtherOp" in message
     assert "com.microsoft.Gelu" not in message
+
+
+# ------------------------------------------------------------------ FusedConv
+
+
+@pytest.mark.parametrize(
+    "activation, params, extra",
+    [
+        ("", None, {}),
+        ("Relu", None, {"pads": [1, 1, 1, 1]}),
+        ("Tanh", None, {"strides": [2, 2]}),
+        ("Sigmoid", None, {"dilations": [2, 1]}),
+        ("LeakyRelu", [0.2], {"group": 2}),
+        ("Clip", [-0.5, 0.75], {"auto_pad": "SAME_UPPER"}),
+        ("HardSigmoid", [0.3, 0.4], {}),
+    ],
+)
+def test_fused_conv(check_onnx, activation, params, extra):
+    group = extra.get("group", 1)
+    constants = {"w": randn(6, 4 // group, 3, 3, seed=1), "b": randn(6, seed=2)}
+    attrs = dict(extra, activation=activation) if activation else dict(extra)
+    if params is not None:
+        attrs["activation_params"] = params
+    model = ms_model("FusedConv", [("x", ["N", 4, 7, 6])], constants, **attrs)
+    check_onnx(model, [randn(2, 4, 7, 6)])
+
+
+def test_fused_conv_with_sum(check_onnx):
+    """The optional fourth input Z is added before the activation."""
+    model = ms_model("FusedConv", [("x", [1, 4, 5, 5]), ("z", [1, 6, 5, 5])], {"w": randn(6, 4, 3, 3, seed=1), "b": randn(6, seed=2)}, order=["x", "w", "b", "z"], activation="Relu", pads=[1, 1, 1, 1])
+    check_onnx(model, [randn(1, 4, 5, 5), randn(1, 6, 5, 5, seed=3)])
+
+
+def test_fused_conv_unknown_activation_is_rejected():
+    model = ms_model("FusedConv", [("x", [1, 4, 5, 5])], {"w": randn(6, 4, 3, 3)}, activation="Softsign")
+    with pytest.raises(NodeConversionError, match="Softsign"):
+        convert_model(model)
