@@ -112,7 +112,10 @@ class _Reader:
                     f"the op has {len(node.outputs)}"
                 )
             for value, port_element in zip(node.outputs, port_elements):
-                value.type = _merge_declared_type(value.type, port_element)
+                try:
+                    value.type = _merge_declared_type(value.type, port_element)
+                except ValueError:
+                    raise self.fail(f"layer {layer.get('name')!r}: a <dim> of output port {port_element.get('id')} is not an integer") from None
                 value.names = unescape_names(port_element.get("names", ""))
                 produced[(layer_id, self._int(port_element, "id"))] = value
             if node.op.type == "Parameter":
@@ -156,8 +159,8 @@ class _Reader:
                 node = make_control_node(op, inputs, values, name, bodies, layer)
             else:
                 node = op.node(*inputs, name=name, **values)
-        except (ValueError, TypeError, IndexError) as error:
-            raise self.fail(f"layer {name!r} ({op.type}): {error}") from None
+        except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as error:
+            raise self.fail(f"layer {name!r} ({op.type}): {type(error).__name__}: {error}") from None
         node.rt_info = rt_info
         return node
 

@@ -59,9 +59,23 @@ def check_structure(model: onnx.ModelProto, source: str) -> None:
         raise InvalidModelError(f"{source}: not a valid ONNX model (the graph has no outputs)")
     if model.ir_version <= 0 or model.ir_version > 64:
         raise InvalidModelError(f"{source}: not a valid ONNX model (ir_version {model.ir_version})")
+    _check_text(model.graph, source)
     defined = {o.name for o in model.graph.output}
     produced = {i.name for i in model.graph.input} | {t.name for t in model.graph.initializer}
     produced |= {name for node in model.graph.node for name in node.output}
     missing = sorted(defined - produced)
     if missing:
         raise InvalidModelError(f"{source}: graph outputs {missing} are produced by no node")
+
+
+def _check_text(graph: onnx.GraphProto, source: str) -> None:
+    """Names and op types must be text: a corrupted file can carry bytes that are not UTF-8."""
+    names = [value.name for value in (*graph.input, *graph.output, *graph.initializer)]
+    for node in graph.node:
+        names += [node.op_type, node.domain, node.name, *node.input, *node.output]
+        for attribute in node.attribute:
+            names.append(attribute.name)
+            for subgraph in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else attribute.graphs:
+                _check_text(subgraph, source)
+    if not all(isinstance(name, str) for name in names):
+        raise InvalidModelError(f"{source}: not a valid ONNX model (names that are not UTF-8 text; corrupted?)")
