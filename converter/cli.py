@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(
@@ -164,7 +165,7 @@ def _print_info(model: Path, rows: list[tuple[str, str, str, str]], histogram: d
     for column in ("kind", "name", "type", "shape"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))  # "[batch, 3]" is not rich markup
     stdout.print(table)
     ops_table = Table(title=f"{sum(histogram.values())} nodes, {kind}")
     ops_table.add_column("op")

@@ -115,3 +115,11 @@ def test_help_does_not_import_heavy_frameworks() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_info_shows_dynamic_dims(tmp_path: Path) -> None:
+    source = tmp_path / "tiny.onnx"
+    onnx.save(tiny_add_relu(batch="batch"), source)
+    result = irforge("info", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "[batch, 3, 4, 4]" in result.stdout
