@@ -212,3 +212,82 @@ def test_fused_conv_unknown_activation_is_rejected():
     model = ms_model("FusedConv", [("x", [1, 4, 5, 5])], {"w": randn(6, 4, 3, 3)}, activation="Softsign")
     with pytest.raises(NodeConversionError, match="Softsign"):
         convert_model(model)
+
+
+# ------------------------------------------------------------------ Attention
+
+
+def attention_model(
+    batch: int | str, seq: int | str, hidden: int, mask_shape: list | None, qkv: list[int] | None = None, with_bias: bool = True, **attrs
+) -> onnx.ModelProto:
+    sizes = qkv or [hidden] * 3
+    constants = {"weights": randn(hidden, sum(sizes), seed=1) * 0.3}
+    if with_bias:
+        constants["bias"] = randn(sum(sizes), seed=2) * 0.1
+    order = ["x", "weights", "bias" if with_bias else ""] + (["mask"] if mask_shape is not None else [])
+    inputs = [helper.make_tensor_value_info("x", FLOAT, [batch, seq, hidden])]
+    if mask_shape is not None:
+        inputs.append(helper.make_tensor_value_info("mask", TensorProto.INT32, mask_shape))
+    if qkv:
+        attrs["qkv_hidden_sizes"] = qkv
+    node = helper.make_node("Attention", order, ["y"], domain=MS, **attrs)
+    graph = helper.make_graph(
+        [node], "g", inputs, [helper.make_tensor_value_info("y", FLOAT, None)], [numpy_helper.from_array(a, n) for n, a in constants.items()]
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)])
+
+
+def padding_mask(batch: int, seq: int) -> np.ndarray:
+    mask = np.ones((batch, seq), dtype=np.int32)
+    mask[0, seq - 2 :] = 0
+    return mask
+
+
+@pytest.mark.parametrize(
+    "batch, seq, mask, attrs",
+    [
+        (2, 5, None, {"num_heads": 2}),
+        ("B", "S", "2d", {"num_heads": 2}),
+        (2, 5, "2d", {"num_heads": 4, "scale": 0.3, "mask_filter_value": -500.0}),
+        (2, 5, "3d", {"num_heads": 2}),
+        (2, 5, None, {"num_heads": 2, "unidirectional": 1}),
+        (2, 5, "2d", {"num_heads": 2, "unidirectional": 1}),
+    ],
+)
+def test_attention(check_onnx, batch, seq, mask, attrs):
+    mask_shape = {None: None, "2d": [batch, seq], "3d": [batch, seq, seq]}[mask]
+    inputs = [randn(2, 5, 8)]
+    if mask == "2d":
+        inputs.append(padding_mask(2, 5))
+    elif mask == "3d":
+        inputs.append(np.tril(np.ones((2, 5, 5), dtype=np.int32)))
+    check_onnx(attention_model(batch, seq, 8, mask_shape, **attrs), inputs)
+
+
+def test_attention_fully_masked_row_is_uniform(check_onnx):
+    """onnxruntime adds mask_filter_value (not -inf): a row with every key masked averages V."""
+    mask = padding_mask(2, 5)
+    mask[1, :] = 0
+    check_onnx(attention_model(2, 5, 8, [2, 5], num_heads=2, mask_filter_value=-1.0), [randn(2, 5, 8), mask])
+
+
+def test_attention_qkv_hidden_sizes_without_bias(check_onnx):
+    model = attention_model(2, 4, 8, [2, 4], qkv=[8, 8, 12], with_bias=False, num_heads=2)
+    check_onnx(model, [randn(2, 4, 8), padding_mask(2, 4)])
+
+
+@pytest.mark.parametrize(
+    "mask_shape, attrs, reason",
+    [([2], {"num_heads": 2}, "mask_index of rank 1"), (None, {"num_heads": 2, "do_rotary": 1}, "do_rotary"), (None, {"num_heads": 3}, "heads")],
+)
+def test_attention_rejections(mask_shape, attrs, reason):
+    with pytest.raises(NodeConversionError, match=reason):
+        convert_model(attention_model(2, 4, 8, mask_shape, **attrs))
+
+
+def test_attention_past_is_rejected():
+    model = attention_model(2, 4, 8, None, num_heads=2)
+    model.graph.input.append(helper.make_tensor_value_info("past", FLOAT, [2, 2, 2, 3, 4]))
+    model.graph.node[0].input.extend(["", "past"])
+    with pytest.raises(NodeConversionError, match="past"):
+        convert_model(model)

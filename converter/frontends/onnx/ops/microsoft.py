@@ -238,6 +238,95 @@ def _fused_activation(ctx: OnnxContext, y: Value, name: str, params: list[float]
     return y
 
 
+# ------------------------------------------------------------------ attention
+
+
+def Attention(
+    ctx: OnnxContext,
+    x: Value,
+    weights: Value,
+    bias: Value | None = None,
+    mask_index: Value | None = None,
+    past: Value | None = None,
+    attention_bias: Value | None = None,
+    past_sequence_length: Value | None = None,
+    *,
+    num_heads: int,
+    do_rotary: int = 0,
+    mask_filter_value: float = -10000.0,
+    past_present_share_buffer: int = 0,
+    qkv_hidden_sizes: list[int] | None = None,
+    rotary_embedding_dim: int = 0,
+    scale: float = 0.0,
+    unidirectional: int = 0,
+) -> Value:
+    """Packed-QKV self-attention: softmax(scale·QKᵀ + mask)·V per head, without a KV cache.
+
+    Masked scores get `mask_filter_value` added (not -inf), exactly as onnxruntime does.
+    """
+    for name, value in (("past", past), ("attention_bias", attention_bias), ("past_sequence_length", past_sequence_length)):
+        if value is not None:
+            raise Unsupported(f"input {name!r} is not supported (only attention without a KV cache or extra bias)")
+    if _wants(ctx, 1):
+        raise Unsupported("output 'present' (KV cache) is not supported")
+    if do_rotary or past_present_share_buffer:
+        raise Unsupported("do_rotary and past_present_share_buffer are not supported")
+    if x.shape.rank != 3:
+        raise Unsupported("the input must have rank 3 [batch, sequence, hidden]")
+    q_size, k_size, v_size = _qkv_sizes(weights, qkv_hidden_sizes)
+    if q_size != k_size or q_size % num_heads or v_size % num_heads:
+        raise Unsupported(f"hidden sizes {[q_size, k_size, v_size]} do not fit {num_heads} heads")
+    packed = mm.MatMul(x, weights, transpose_a=False, transpose_b=False)
+    if bias is not None:
+        packed = ew.Add(packed, bias)
+    q, k, v = VariadicSplit.node(packed, const(np.array(-1, dtype=np.int64)), _ints([q_size, k_size, v_size])).outputs
+    q, k, v = (_heads(t, num_heads) for t in (q, k, v))
+    head_size = q_size // num_heads
+    factor = scale if scale != 0.0 else 1.0 / math.sqrt(head_size)
+    inputs = [q, k, v]
+    additive = _additive_mask(x, mask_index, bool(unidirectional), mask_filter_value)
+    inputs.append(additive if additive is not None else scalar_like(x, 0.0))
+    inputs.append(scalar_like(x, factor))
+    y = ScaledDotProductAttention(*inputs, causal=False)
+    return Reshape(Transpose(y, _ints([0, 2, 1, 3])), _ints([0, 0, v_size]), special_zero=True)
+
+
+def _qkv_sizes(weights: Value, qkv_hidden_sizes: list[int] | None) -> tuple[int, int, int]:
+    if qkv_hidden_sizes:
+        if len(qkv_hidden_sizes) != 3:
+            raise Unsupported("qkv_hidden_sizes must have 3 values")
+        return qkv_hidden_sizes[0], qkv_hidden_sizes[1], qkv_hidden_sizes[2]
+    total = weights.shape[1] if weights.shape.rank == 2 else None
+    if total is None or total % 3:
+        raise Unsupported("the weights need a static second dim divisible by 3 (or qkv_hidden_sizes)")
+    return total // 3, total // 3, total // 3
+
+
+def _heads(t: Value, num_heads: int) -> Value:
+    """[B, S, N·H] → [B, N, S, H]."""
+    return Transpose(Reshape(t, _ints([0, 0, num_heads, -1]), special_zero=True), _ints([0, 2, 1, 3]))
+
+
+def _additive_mask(x: Value, mask_index: Value | None, causal: bool, filter_value: float) -> Value | None:
+    """The bias onnxruntime adds to the scores, broadcastable to [B, N, S, S]: filter_value where masked."""
+    bias = None
+    if mask_index is not None:
+        rank = mask_index.shape.rank
+        if rank not in (2, 3):
+            raise Unsupported(f"mask_index of rank {rank} is not supported (only [batch, seq] and [batch, seq, seq] 0/1 masks)")
+        keep = ew.Greater(mask_index, const(np.array(0, dtype=mask_index.element_type.numpy)))
+        masked = ew.Select(keep, scalar_like(x, 0.0), scalar_like(x, filter_value))
+        bias = Unsqueeze(masked, _ints([1, 2] if rank == 2 else [1]))
+    if causal:
+        length = x.shape[1]
+        if length is None:
+            raise Unsupported("unidirectional attention needs a static sequence length")
+        above = np.triu(np.ones((length, length), dtype=bool), k=1)
+        causal_bias = const(np.where(above, filter_value, 0.0).astype(x.element_type.numpy))
+        bias = causal_bias if bias is None else ew.Add(bias, causal_bias)
+    return bias
+
+
 HANDLERS: dict[str, Handler] = {"SimplifiedLayerNormalization": SimplifiedLayerNormalization}
 
 MICROSOFT_HANDLERS: dict[str, Handler] = {
@@ -250,4 +339,5 @@ MICROSOFT_HANDLERS: dict[str, Handler] = {
     "SkipLayerNormalization": SkipLayerNormalization,
     "SkipSimplifiedLayerNormalization": SkipSimplifiedLayerNormalization,
     "FusedConv": FusedConv,
+    "Attention": Attention,
 }
