@@ -28,7 +28,7 @@ EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -223,7 +223,7 @@ def zoo(
     stdout.print(table)
     for r in reports:
         if r.status != "ok":
-            stdout.print(f"{Path(r.model).name}: {r.status}: {r.message.splitlines()[0]}", highlight=False, soft_wrap=True)
+            stdout.print(escape(f"{Path(r.model).name}: {r.status}: {r.message.splitlines()[0]}"), highlight=False, soft_wrap=True)
     stdout.print(f"report: {output_dir / 'report.json'}", highlight=False)
     if any(r.status == "error" for r in reports):
         raise typer.Exit(EXIT_INTERNAL)
