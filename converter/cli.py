@@ -49,7 +49,7 @@ def convert(
     from converter.api import load_model, optimize
     from converter.config import PRECISIONS, load_config
     from converter.passes.compress_fp16 import compress_fp16, compress_fp16_guarded
-    from converter.serialize.writer import serialize, write_serialized
+    from converter.serialize.writer import serialize_streaming, write_serialized
 
     base = name or model.stem
     try:
@@ -68,7 +68,7 @@ def convert(
                 variant_graph, guard_report = compress_fp16_guarded(graph.copy(), rtol=fp16_guard)
             elif variant == "fp16":
                 variant_graph = compress_fp16(graph.copy())
-            serialized[variant] = serialize(variant_graph)
+            serialized[variant] = serialize_streaming(variant_graph)
     except ConverterError as error:
         raise _fail(str(error), EXIT_BAD_INPUT) from None
     except (KeyError, typer.Exit) as error:
@@ -85,7 +85,7 @@ def convert(
         stdout.print(f"FP16 guard: kept in f32: {kept}; outputs move by {guard_report.final_max_relative:.1e} relative", highlight=False)
     for variant, (xml, weights) in serialized.items():
         xml_path, bin_path = write_serialized(xml, weights, output_dir / variant.upper() / f"{base}.xml")
-        stdout.print(f"{variant.upper()}: wrote {xml_path} ({len(weights):,} bytes of weights)", highlight=False)
+        stdout.print(f"{variant.upper()}: wrote {xml_path} ({weights.size:,} bytes of weights)", highlight=False)
 
 
 def _split_list(text: str) -> list[str]:

@@ -1,6 +1,8 @@
-"""The .bin side of an IR: append blobs, store identical ones once."""
+"""The .bin side of an IR: append blobs, store identical ones once, stream them out."""
 
 from __future__ import annotations
+
+from typing import BinaryIO
 
 import numpy as np
 
@@ -8,25 +10,35 @@ from converter.ir.arrays import sample_key
 
 
 class WeightsWriter:
+    """Collects weight arrays (by reference: nothing is copied until written)."""
+
     def __init__(self) -> None:
-        self._chunks: list[bytes] = []
+        self._chunks: list[np.ndarray] = []  # contiguous little-endian arrays, viewed as bytes
         self._size = 0
-        self._stored: dict[tuple, list[tuple[int, bytes]]] = {}
+        self._stored: dict[tuple, list[tuple[int, np.ndarray]]] = {}
 
     def add(self, array: np.ndarray) -> tuple[int, int]:
         """Store the array's little-endian bytes; return (offset, size)."""
         if array.dtype.byteorder == ">":
             array = array.astype(array.dtype.newbyteorder("<"))
-        data = array.tobytes()
-        candidates = self._stored.setdefault(sample_key(array.reshape(-1).view(np.uint8)), [])
+        data = np.asarray(array, order="C").reshape(-1).view(np.uint8)
+        candidates = self._stored.setdefault(sample_key(data), [])
         for offset, stored in candidates:
-            if stored == data:
-                return offset, len(data)
+            if np.array_equal(stored, data):
+                return offset, data.size
         offset = self._size
         candidates.append((offset, data))
         self._chunks.append(data)
-        self._size += len(data)
-        return offset, len(data)
+        self._size += data.size
+        return offset, data.size
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write_to(self, handle: BinaryIO) -> None:
+        for chunk in self._chunks:
+            handle.write(memoryview(chunk))
 
     def getvalue(self) -> bytes:
-        return b"".join(self._chunks)
+        return b"".join(chunk.tobytes() for chunk in self._chunks)

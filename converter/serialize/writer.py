@@ -21,22 +21,28 @@ IR_VERSION = "11"
 
 def serialize(graph: Graph) -> tuple[bytes, bytes]:
     """Return (xml bytes, bin bytes) for the graph."""
+    xml, weights = serialize_streaming(graph)
+    return xml, weights.getvalue()
+
+
+def serialize_streaming(graph: Graph) -> tuple[bytes, WeightsWriter]:
+    """(xml bytes, the weights still as arrays): write them with `write_serialized`."""
     weights = WeightsWriter()
     net = ET.Element("net", {"name": graph.name, "version": IR_VERSION})
     write_body(graph, net, weights)
     ET.indent(net, space="\t")
     xml = b'<?xml version="1.0"?>\n' + ET.tostring(net, encoding="utf-8", xml_declaration=False) + b"\n"
-    return xml, weights.getvalue()
+    return xml, weights
 
 
 def write_ir(graph: Graph, xml_path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write NAME.xml and NAME.bin atomically: temporary files, then rename."""
-    xml, weights = serialize(graph)
+    xml, weights = serialize_streaming(graph)
     return write_serialized(xml, weights, xml_path)
 
 
-def write_serialized(xml: bytes, weights: bytes, xml_path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write already-serialized IR bytes atomically (bin first, then xml)."""
+def write_serialized(xml: bytes, weights: bytes | WeightsWriter, xml_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write already-serialized IR atomically (bin first, then xml); weights stream from arrays."""
     xml_path = Path(xml_path)
     bin_path = xml_path.with_suffix(".bin")
     xml_path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,11 +51,14 @@ def write_serialized(xml: bytes, weights: bytes, xml_path: str | os.PathLike[str
     return xml_path, bin_path
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes | WeightsWriter) -> None:
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, WeightsWriter):
+                data.write_to(handle)
+            else:
+                handle.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
