@@ -146,10 +146,10 @@ def SkipLayerNormalization(
     bias: Value | None = None,
     *,
     epsilon: float = 1e-12,
-) -> list[Value]:
+) -> list[Value | None]:
     total = _skip_sum(x, skip, bias)
     y, mean, inverse = _layer_norm(total, gamma, beta, epsilon, _wants(ctx, 1) or _wants(ctx, 2))
-    return [y, mean, inverse, total]  # type: ignore[list-item]
+    return [y, mean, inverse, total]
 
 
 def SkipSimplifiedLayerNormalization(
