@@ -25,6 +25,7 @@ from converter.passes.fuse_pad import fuse_pad_into_convolution
 from converter.passes.fuse_transpose_matmul import fuse_transpose_into_matmul
 from converter.passes.manager import PassFn
 from converter.passes.simplify_shapes import canonicalize_shape_reads, simplify_reshape_patterns
+from converter.passes.sink_transposes import sink_transposes
 
 PASSES: dict[str, PassFn] = {
     "eliminate_noops": eliminate_noops,
@@ -32,6 +33,7 @@ PASSES: dict[str, PassFn] = {
     "fold_constants": fold_constants,
     "fold_batchnorm": fold_batchnorm,
     "fuse_linear": fuse_linear,
+    "sink_transposes": sink_transposes,
     "fuse_pad_into_convolution": fuse_pad_into_convolution,
     "fuse_transpose_into_matmul": fuse_transpose_into_matmul,
     "fuse_softplus": fuse_softplus,

@@ -33,7 +33,7 @@ SAME_SHAPE = {
 ELEMENTWISE = {
     "Add", "Subtract", "Multiply", "Divide", "Power", "Maximum", "Minimum", "SquaredDifference", "Equal",
     "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr", "LogicalXor",
-    "Select", "PRelu", "Mod", "FloorMod",
+    "Select", "Mod", "FloorMod",
 }
 
 

@@ -43,7 +43,7 @@ UNARY = (SAME_SHAPE - AXIS_ATTRIBUTE_OPS - AXES_INPUT_OPS) | {
     "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN", "IsFinite", "IsInf",
     "BitwiseNot",
 }
-BROADCASTING = (ELEMENTWISE - {"PRelu"}) | {
+BROADCASTING = ELEMENTWISE | {
     "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseLeftShift", "BitwiseRightShift", "FakeQuantize",
 }
 REDUCTIONS = {
