@@ -26,14 +26,22 @@ DECOMPRESSION = {"decompression": {"version": "0"}}
 
 
 def compressible(node: Node) -> bool:
+    return _half(node) is not None
+
+
+def _half(node: Node) -> np.ndarray | None:
+    """The f16 version of an f32 Const's array, or None when it stays f32."""
     if node.op.type != "Const" or node.outputs[0].element_type is not ElementType.f32:
-        return False
+        return None
     array: np.ndarray = node.attrs["value"]
     if array.size <= 1:
-        return False
-    finite = array[np.isfinite(array)]
-    out_of_range = np.count_nonzero(np.abs(finite) > F16_MAX) + (array.size - finite.size)
-    return out_of_range < KEEP_IF_OUT_OF_RANGE * array.size
+        return None
+    out_of_range = array.size - np.count_nonzero(np.abs(array) <= F16_MAX)  # NaN and ±inf count too
+    if out_of_range >= KEEP_IF_OUT_OF_RANGE * array.size:
+        return None
+    if out_of_range:
+        array = np.clip(array, -F16_MAX, F16_MAX)
+    return array.astype(np.float16)
 
 
 def compress_fp16(graph: Graph, keep_f32: Collection[int] = ()) -> Graph:
@@ -41,15 +49,16 @@ def compress_fp16(graph: Graph, keep_f32: Collection[int] = ()) -> Graph:
     `graph.nodes()` (positions survive `graph.copy()`; names need not be unique)."""
     mapping: dict[Value, Value] = {}
     for position, node in enumerate(graph.nodes()):
-        if compressible(node) and position not in keep_f32:
-            mapping[node.outputs[0]] = _decompressed(node)
+        if position in keep_f32:
+            continue
+        half = _half(node)
+        if half is not None:
+            mapping[node.outputs[0]] = _decompressed(node, half)
     graph.replace_values(mapping)
     return graph
 
 
-def _decompressed(node: Node) -> Value:
-    array = node.attrs["value"]
-    half = np.clip(array, -F16_MAX, F16_MAX).astype(np.float16)
+def _decompressed(node: Node, half: np.ndarray) -> Value:
     stored = const(half, name=f"{node.name}_compressed" if node.name else "")
     convert = Convert.node(stored, destination_type=ElementType.f32, name=node.name)
     convert.rt_info = {key: dict(value) for key, value in DECOMPRESSION.items()}
