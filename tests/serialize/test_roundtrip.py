@@ -60,3 +60,24 @@ def test_reader_rejects_bad_xml(mutate, message: str) -> None:
     xml, blob = serialize(convert_model(tiny_add_relu()))
     with pytest.raises(InvalidModelError, match=message):
         parse_ir(mutate(xml), blob)
+
+
+def test_bytes_do_not_depend_on_the_process(tmp_path: Path) -> None:
+    """Two processes with different hash seeds write byte-identical FP32 and FP16 IR."""
+    import os
+    import subprocess
+    import sys
+
+    import onnx
+
+    import models
+
+    source = tmp_path / "bert.onnx"
+    onnx.save(models.bert(layers=2), source)
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"out{seed}"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        subprocess.run([sys.executable, "-m", "converter.cli", "convert", str(source), "-o", str(out)], check=True, env=env, capture_output=True, timeout=300)
+        outputs.append([(out / variant / f"bert.{ext}").read_bytes() for variant in ("FP32", "FP16") for ext in ("xml", "bin")])
+    assert outputs[0] == outputs[1]
