@@ -18,8 +18,8 @@ from converter.ir.graph import Graph, Node, Value
 from converter.ir.types import Shape
 from converter.ops.core import const
 from converter.ops.elementwise import Add, Multiply
-from converter.ops.spec import broadcast_dims
-from converter.passes.patterns import Users, single_use, split_constant
+from converter.ops.spec import broadcast_dims, const_ints, normalize_axis
+from converter.passes.patterns import Users, producer, single_use, split_constant
 
 CONVOLUTIONS = ("Convolution", "GroupConvolution", "ConvolutionBackpropData", "GroupConvolutionBackpropData")
 
@@ -45,6 +45,10 @@ def _sweep(graph: Graph) -> bool:
 
 def _rewrite(node: Node, users: Users, graph: Graph) -> Value | None:
     kind = node.op.type
+    if kind == "MatMul":
+        return _absorb_input_affine(node, users, graph)
+    if kind in ("Transpose", "Gather"):
+        return _sink_affine(node, users, graph)
     if kind not in ("Add", "Subtract", "Multiply", "Divide") or not node.outputs[0].element_type.is_float:
         return None
     split = split_constant(node)
@@ -72,6 +76,64 @@ def _rewrite(node: Node, users: Users, graph: Graph) -> Value | None:
     if kind == "Multiply":
         return _scale_weights(inner, c, out)
     return None
+
+
+def _absorb_input_affine(node: Node, users: Users, graph: Graph) -> Value | None:
+    """MatMul(x · g, W) → MatMul(x, g·W); MatMul(x + b, W) → MatMul(x, W) + b·W.
+
+    For g and b constant along the reduced (K) axis only, as LayerNorm's gamma and beta are
+    before a projection. The new bias then merges with the projection's own (rule above).
+    """
+    source, weights = node.inputs
+    if weights.const is None or node.attrs["transpose_a"] or not source.element_type.is_float:
+        return None
+    inner = producer(source, "Multiply", "Add")
+    if inner is None or not single_use(users, graph, source) or (split := split_constant(inner)) is None:
+        return None
+    x, c = split
+    rank = x.shape.rank
+    if rank is None or rank < 2 or source.shape.dims != x.shape.dims:
+        return None
+    vector = _per_channel(c, x, axis=rank - 1)
+    w = weights.const.astype(np.float64)
+    if vector is None or w.ndim != 2:
+        return None
+    k_axis = 1 if node.attrs["transpose_b"] else 0
+    if vector.size not in (1, w.shape[k_axis]):
+        return None
+    if inner.op.type == "Multiply":
+        factor = vector.reshape((1, -1) if k_axis == 1 else (-1, 1))
+        return node.op(x, const((w * factor).astype(weights.const.dtype)), name=node.name, **node.attrs)
+    shift = np.broadcast_to(vector, (w.shape[k_axis],)) @ (w.T if k_axis == 1 else w)
+    product = node.op(x, weights, name=f"{node.name}/matmul", **node.attrs)
+    return Add(product, const(shift.astype(weights.const.dtype)), name=node.name)
+
+
+def _sink_affine(node: Node, users: Users, graph: Graph) -> Value | None:
+    """Transpose/Gather(x ⊙ c) → Transpose/Gather(x) ⊙ c for c constant along the last axis,
+    when the last axis stays last: brings LayerNorm's affine next to the MatMul that absorbs it."""
+    inner = producer(node.inputs[0], "Multiply", "Add")
+    if inner is None or not single_use(users, graph, node.inputs[0]) or (split := split_constant(inner)) is None:
+        return None
+    x, c = split
+    rank = x.shape.rank
+    if rank is None or rank < 2 or node.inputs[0].shape.dims != x.shape.dims or not x.element_type.is_float:
+        return None
+    vector = _per_channel(c, x, axis=rank - 1)
+    if vector is None:
+        return None
+    if node.op.type == "Transpose":
+        order = const_ints(node.inputs[1])
+        if not order or order[-1] != rank - 1:
+            return None
+    else:
+        axis = const_ints(node.inputs[2])
+        if axis is None or normalize_axis(axis[0], rank) == rank - 1 or node.attrs["batch_dims"]:
+            return None
+    moved = node.op(x, *node.inputs[1:], name=f"{node.name}/moved", **node.attrs)
+    if moved.shape.rank is None or moved.shape[-1] != x.shape[-1]:
+        return None
+    return inner.op(moved, const(vector.astype(c.dtype)), name=node.name, **inner.attrs)
 
 
 def _keeps_shape(x: Value, constant_value: np.ndarray, out: Value) -> bool:

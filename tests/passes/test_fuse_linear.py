@@ -91,3 +91,24 @@ def test_pad_that_is_not_zero_spatial_padding_stays(mode: str, value: float, beg
     padded = Pad(x.outputs[0], const(np.array(begins)), const(np.array([0, 0, 1, 1])), const(np.float32(value)), pad_mode=mode)
     graph = Graph([x], [_conv(padded, "Convolution")])
     assert unchanged(graph, fuse_pad_into_convolution)
+
+
+@pytest.mark.parametrize("transpose_b", [False, True])
+@pytest.mark.parametrize("between", ["none", "transpose", "gather"])
+def test_layernorm_affine_folds_into_the_next_projection(transpose_b: bool, between: str) -> None:
+    from converter.ops.indexing import Gather
+    from converter.ops.matmul import MatMul
+    from converter.ops.shape import Transpose as TransposeOp
+
+    x = parameter("x", ElementType.f32, Shape.of(2, 3, 4))
+    gamma, beta = _rand(4), _rand(4)
+    value = Add(Multiply(x.outputs[0], const(gamma)), const(beta))  # what LayerNorm leaves after MVN
+    if between == "transpose":
+        value = TransposeOp(value, const(np.array([1, 0, 2])))
+    elif between == "gather":
+        value = Gather(value, const(np.int64(0)), const(np.int64(1)))
+    weights = _rand(5, 4) if transpose_b else _rand(4, 5)
+    projected = Add(MatMul(value, const(weights), transpose_a=False, transpose_b=transpose_b), const(_rand(5)))
+    optimized = run_pass_checked(Graph([x], [Relu(projected)]), fuse_linear, rtol=1e-5, atol=1e-5)
+    histogram = optimized.op_histogram()
+    assert histogram.get("Multiply", 0) == 0 and histogram["Add"] == 1 and histogram["MatMul"] == 1
