@@ -267,6 +267,12 @@ def canonicalize_shape_reads(graph: Graph) -> Graph:
                 mapping[node.outputs[0]] = node.op(home, name=node.name, **node.attrs)
         elif node.op.type == "Gather" and (read := _dim_read(node, origins, homes)) is not None:
             mapping[node.outputs[0]] = read
+        elif node.op.type == "Slice" and (len(node.inputs) == 4 or const_ints(node.inputs[4]) in ([0], [-1])):
+            dims = _sliced_dims(node, origins)
+            declared = node.outputs[0].shape
+            if dims is not None and all(isinstance(d, int) for d in dims) and declared[0] in (None, len(dims)):
+                array = np.array(dims, dtype=node.outputs[0].element_type.numpy)
+                mapping[node.outputs[0]] = const(array, name=node.name)
     graph.replace_values(mapping)
     return graph
 

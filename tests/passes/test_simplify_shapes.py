@@ -81,3 +81,16 @@ def test_shape_reads_come_from_one_place_and_static_dims_fold() -> None:
     optimized = run_pass_checked(graph, both)
     histogram = optimized.op_histogram()
     assert histogram["ShapeOf"] == 1 and histogram["Gather"] == 1  # one read of the batch dim, width is a constant
+
+
+def test_static_slices_of_a_partly_dynamic_shape_become_constants() -> None:
+    from converter.ops.indexing import Slice
+    from converter.passes.simplify_shapes import canonicalize_shape_reads
+
+    x = parameter("x", ElementType.f32, Shape.of(None, 3, 8))
+    tail = Slice(ShapeOf(x.outputs[0]), const(np.array([1])), const(np.array([2**62])), const(np.array([1])), const(np.array([0])))
+    reversed_tail = Slice(ShapeOf(x.outputs[0]), const(np.array([-1])), const(np.array([0])), const(np.array([-1])))
+    flat = Reshape(x.outputs[0], Concat(const(np.array([-1])), Unsqueeze(Gather(tail, const(np.int64(1)), const(np.int64(0))), const(np.array([0]))), axis=0), special_zero=False)
+    graph = Graph([x], [flat, Add(reversed_tail, reversed_tail)])
+    optimized = run_pass_checked(graph, canonicalize_shape_reads)
+    assert "Slice" not in optimized.op_histogram()
