@@ -24,7 +24,7 @@ from converter.passes.fuse_normalization import fuse_mvn, fuse_normalize_l2
 from converter.passes.fuse_pad import fuse_pad_into_convolution
 from converter.passes.fuse_transpose_matmul import fuse_transpose_into_matmul
 from converter.passes.manager import PassFn
-from converter.passes.simplify_shapes import canonicalize_shape_reads, simplify_reshape_patterns
+from converter.passes.simplify_shapes import canonicalize_shape_reads, fold_shape_values, simplify_reshape_patterns
 from converter.passes.sink_transposes import sink_transposes
 
 PASSES: dict[str, PassFn] = {
@@ -46,6 +46,7 @@ PASSES: dict[str, PassFn] = {
     "fuse_mvn": fuse_mvn,
     "fuse_normalize_l2": fuse_normalize_l2,
     "fuse_attention": fuse_attention,
+    "fold_shape_values": fold_shape_values,
     "canonicalize_shape_reads": canonicalize_shape_reads,
     "simplify_reshape_patterns": simplify_reshape_patterns,
 }

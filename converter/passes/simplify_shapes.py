@@ -101,6 +101,14 @@ def _derive(node: Node, value: Value, origins: dict[Value, list[Origin] | None])
         start, step = const_ints(node.inputs[0]), const_ints(node.inputs[2])
         length = _gathered_dims(node.inputs[1], origins) if node.inputs[1].shape.rank == 0 else [None]
         return [length[0]] if start == [0] and step == [1] and len(length) == 1 else None
+    if kind == "Broadcast" and node.attrs["mode"] in ("numpy", "bidirectional"):
+        target = shape_values(node.inputs[1], origins, {})
+        data = inputs[0]
+        if target is None or data is None or any(t is None for t in target):
+            return None
+        if node.attrs["mode"] == "numpy":
+            return list(target)
+        return _broadcast([data, [1 if t == 1 else t for t in target]])
     if kind == "ScaledDotProductAttention":
         query, value_ = inputs[0], inputs[2]
         if query is None or value_ is None:
@@ -298,3 +306,139 @@ def _dim_read(node: Node, origins: dict[Value, list[Origin] | None], homes: dict
 
     read = ShapeOf(home, name=f"{node.name}/shape", **shape_of.attrs)
     return node.op(read, const(np.full(index_shape, home_axis, dtype=np.int64)), node.inputs[2], name=node.name, **node.attrs)
+
+
+ShapeElement = int | tuple[int, int] | None
+"""One element of a shape-valued tensor: a number, a dim origin (a size ≥ 0), or unknown."""
+
+MAX_SHAPE_ELEMENTS = 16
+
+
+def shape_values(value: Value, origins: dict[Value, list[Origin] | None], memo: dict[Value, list | None]) -> list | None:
+    """The elements of a small integer tensor computed from shapes, as far as they are known."""
+    if value in memo:
+        return memo[value]
+    memo[value] = None  # guards against revisiting while computing
+    result = _shape_values(value, origins, memo)
+    if result is not None and (len(result) > MAX_SHAPE_ELEMENTS or value.shape.rank not in (0, 1)):
+        result = None
+    memo[value] = result
+    return result
+
+
+def _shape_values(value: Value, origins: dict[Value, list[Origin] | None], memo: dict[Value, list | None]) -> list | None:
+    node = value.producer
+    kind = node.op.type
+    if value.const is not None:
+        array = value.const
+        if array.size > MAX_SHAPE_ELEMENTS or array.dtype.kind not in "iub":
+            return None
+        return [bool(v) if array.dtype.kind == "b" else int(v) for v in array.reshape(-1)]
+    if not (value.element_type.is_integer or value.element_type.value == "boolean"):
+        return None
+    inputs = lambda index: shape_values(node.inputs[index], origins, memo)  # noqa: E731
+    if kind == "ShapeOf":
+        dims = origins.get(node.inputs[0])
+        return None if dims is None else list(dims)
+    if kind in ("Unsqueeze", "Squeeze", "Reshape", "Convert"):
+        return inputs(0)
+    if kind == "Concat":
+        parts = [shape_values(v, origins, memo) for v in node.inputs]
+        return None if any(p is None for p in parts) else [e for p in parts for e in p]  # type: ignore[union-attr]
+    if kind == "Gather":
+        data, indices, axis = inputs(0), const_ints(node.inputs[1]), const_ints(node.inputs[2])
+        if data is None or indices is None or axis not in ([0], [-1]):
+            return None
+        return [data[normalize_axis(i, len(data))] for i in indices]
+    if kind == "Slice":
+        return _sliced_values(node, inputs(0))
+    if kind in ("Equal", "Select"):
+        operands = [inputs(i) for i in range(len(node.inputs))]
+        if any(o is None for o in operands):
+            return None
+        size = max(len(o) for o in operands)  # type: ignore[arg-type]
+        if any(len(o) not in (1, size) for o in operands):  # type: ignore[arg-type]
+            return None
+        rows = zip(*[o * size if len(o) == 1 else o for o in operands])  # type: ignore[operator]
+        return [_equal(a, b) for a, b in rows] if kind == "Equal" else [_select(c, a, b) for c, a, b in rows]
+    return None
+
+
+def _sliced_values(node: Node, data: list | None) -> list | None:
+    bounds = [const_ints(v) for v in node.inputs[1:4]]
+    if data is None or any(b is None or len(b) != 1 for b in bounds):
+        return None
+    if len(node.inputs) > 4 and const_ints(node.inputs[4]) not in ([0], [-1]):
+        return None
+    start, stop, step = (b[0] for b in bounds)  # type: ignore[index]
+    return list(data[slice(start, stop, step)])
+
+
+def _equal(a: ShapeElement | bool, b: ShapeElement | bool) -> bool | None:
+    if a is None or b is None:
+        return None
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return True if a == b else None
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        number = b if isinstance(a, tuple) else a
+        return False if number < 0 else None  # a dim is never negative  # type: ignore[operator]
+    return a == b
+
+
+def _select(condition: bool | None, a: ShapeElement, b: ShapeElement) -> ShapeElement:
+    if condition is None:
+        return a if a == b and a is not None else None
+    return a if condition else b
+
+
+def fold_shape_values(graph: Graph) -> Graph:
+    """Shape computations whose elements are all known become constants, or a Concat of dim reads.
+
+    `x.expand(n, -1, -1)` exports as `Expand(x, Where(Equal(s, -1), 1, s))` with s = [n, -1, -1]:
+    the Where is [n, 1, 1], read directly. Broadcast targets then carry dim origins, and what
+    only computed the old target dies.
+    """
+    origins = dim_origins(graph)
+    homes: dict[Origin, tuple[Value, int]] = {}
+    for node in graph.nodes():
+        for value in node.outputs:
+            for axis, origin in enumerate(origins.get(value) or ()):
+                if isinstance(origin, tuple):
+                    homes.setdefault(origin, (value, axis))
+    memo: dict[Value, list | None] = {}
+    mapping: dict[Value, Value] = {}
+    for node in graph.nodes():
+        if node.op.type not in ("Select", "Equal") or len(node.outputs) != 1:
+            continue
+        value = node.outputs[0]
+        elements = shape_values(value, origins, memo)
+        if elements is None or any(e is None for e in elements) or value.shape.rank != 1:
+            continue
+        mapping[value] = _materialize(elements, value, homes, node.name)
+    graph.replace_values(mapping)
+    return graph
+
+
+def _materialize(elements: list, value: Value, homes: dict[Origin, tuple[Value, int]], name: str) -> Value:
+    from converter.ops.core import ShapeOf
+    from converter.ops.indexing import Gather
+    from converter.ops.shape import Concat
+
+    dtype = value.element_type.numpy
+    if all(not isinstance(e, tuple) for e in elements):
+        return const(np.array(elements, dtype=dtype), name=name)
+    pieces: list[Value] = []
+    run: list[int] = []
+    for element in elements:
+        if isinstance(element, tuple):
+            if run:
+                pieces.append(const(np.array(run, dtype=dtype)))
+                run = []
+            home, axis = homes[element]
+            read = Gather(ShapeOf(home, output_type=value.element_type), const(np.array([axis])), const(np.int64(0)))
+            pieces.append(read)
+        else:
+            run.append(int(element))
+    if run:
+        pieces.append(const(np.array(run, dtype=dtype)))
+    return Concat(*pieces, axis=0, name=name) if len(pieces) > 1 else pieces[0]

@@ -94,3 +94,23 @@ def test_static_slices_of_a_partly_dynamic_shape_become_constants() -> None:
     graph = Graph([x], [flat, Add(reversed_tail, reversed_tail)])
     optimized = run_pass_checked(graph, canonicalize_shape_reads)
     assert "Slice" not in optimized.op_histogram()
+
+
+def test_expand_with_minus_one_reads_the_batch_dim_directly() -> None:
+    """x.expand(n, -1, -1) as PyTorch exports it: Expand(x, Where(Equal(s, -1), 1, s))."""
+    from converter.ops.elementwise import Equal, Select
+    from converter.ops.shape import Broadcast
+    from converter.passes.simplify_shapes import dim_origins, fold_shape_values
+
+    patches = parameter("patches", ElementType.f32, Shape.of(None, 5, 8))
+    token = const(np.ones((1, 1, 8), np.float32))
+    target = Concat(_dim(patches.outputs[0], 0), const(np.array([-1, -1])), axis=0)
+    fixed = Select(Equal(target, const(np.full(3, -1))), const(np.ones(3, np.int64)), target)
+    expanded = Broadcast(token, fixed, mode="bidirectional")
+    graph = Graph([patches], [Concat(expanded, patches.outputs[0], axis=1)])
+    optimized = run_pass_checked(graph, fold_shape_values)
+    histogram = optimized.op_histogram()
+    assert "Select" not in histogram and "Equal" not in histogram
+    broadcast = next(n for n in optimized.nodes() if n.op.type == "Broadcast")
+    origins = dim_origins(optimized)
+    assert origins[broadcast.outputs[0]][0] == origins[optimized.inputs[0]][0]
