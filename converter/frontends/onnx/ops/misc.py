@@ -15,7 +15,7 @@ from converter.ops import elementwise as ew
 from converter.ops import misc as ops
 from converter.ops import shape as shape_ops
 from converter.ops.core import Convert, ShapeOf, const
-from converter.ops.indexing import Gather
+from converter.ops.indexing import Gather, Slice
 from converter.ops.spec import normalize_axis
 
 LARGE_CONSTANT_BYTES = 64 * 1024
@@ -300,10 +300,12 @@ def NonMaxSuppression(
         output_type=ElementType.i64,
     )
     selected, _, valid = node.outputs
-    # Rows past valid_outputs are padding: keep the first valid_outputs rows.
-    count = _scalar(valid)
-    rows = ops.Range(const(np.int64(0)), count, const(np.int64(1)), output_type=ElementType.i64)
-    return Gather(selected, rows, const(np.int64(0)))
+    # Rows past valid_outputs are padding: keep the first valid_outputs rows. A Slice (not
+    # Range + Gather) because it clamps to the rows that exist: OpenVINO's CPU plugin has been
+    # seen to return an uninitialized valid_outputs, which a Range would turn into a huge tensor.
+    count = shape_ops.Reshape(Convert(valid, destination_type=ElementType.i64), const(np.array([1])), special_zero=False)
+    one = const(np.array([1]))
+    return Slice(selected, const(np.array([0])), count, one, const(np.array([0])))
 
 
 ULP_FRACTION = 2.0**-24 + 2.0**-30
