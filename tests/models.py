@@ -95,6 +95,26 @@ class OnnxBuilder:
         return self.init(np.array(values, dtype=np.int64), "shape")
 
 
+def model_of(
+    nodes: list[onnx.NodeProto],
+    inputs: list[tuple[str, int, list | None]],
+    outputs: tuple[str, ...] | list[str] = ("y",),
+    opset: int = 21,
+    initializers: dict[str, np.ndarray] | None = None,
+) -> onnx.ModelProto:
+    """A model around a few nodes: typed inputs, untyped outputs, initializers by name."""
+    graph = helper.make_graph(
+        list(nodes),
+        "g",
+        [helper.make_tensor_value_info(name, dtype, shape) for name, dtype, shape in inputs],
+        [helper.make_value_info(name, onnx.TypeProto()) for name in outputs],
+        [numpy_helper.from_array(array, name) for name, array in (initializers or {}).items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 10 if opset >= 21 else 8
+    return model
+
+
 def _input(name: str, elem_type: int, dims: list) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, elem_type, dims)
 

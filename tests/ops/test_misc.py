@@ -17,6 +17,7 @@ from converter.errors import NodeConversionError
 from converter.ir.types import ElementType
 from converter.ops import misc as ops
 from converter.validate import run_ir
+from models import model_of
 
 FLOAT = TensorProto.FLOAT
 INT64 = TensorProto.INT64
@@ -24,25 +25,6 @@ INT32 = TensorProto.INT32
 BOOL = TensorProto.BOOL
 
 Input = tuple[str, int, "list | None"]
-
-
-def model_of(
-    nodes: Sequence[onnx.NodeProto],
-    inputs: Sequence[Input],
-    outputs: Sequence[str] = ("y",),
-    opset: int = 21,
-    initializers: dict[str, np.ndarray] | None = None,
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        list(nodes),
-        "g",
-        [helper.make_tensor_value_info(name, dtype, shape) for name, dtype, shape in inputs],
-        [helper.make_value_info(name, onnx.TypeProto()) for name in outputs],
-        [numpy_helper.from_array(array, name) for name, array in (initializers or {}).items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 10 if opset >= 21 else 8
-    return model
 
 
 def single(op: str, inputs: Sequence[Input], outputs: Sequence[str] = ("y",), opset: int = 21, initializers=None, input_names=None, **attrs) -> onnx.ModelProto:

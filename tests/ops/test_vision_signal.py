@@ -19,6 +19,7 @@ from converter.ops import vision_signal as ops
 from converter.ops.core import const, parameter
 from converter.ops.spec import OpSpec
 from converter.validate import compare, run_ir
+from models import model_of
 
 FLOAT = TensorProto.FLOAT
 INT64 = TensorProto.INT64
@@ -26,25 +27,6 @@ INT32 = TensorProto.INT32
 
 Input = tuple[str, int, "list | None"]
 RNG = np.random.default_rng(7)
-
-
-def model_of(
-    nodes: Sequence[onnx.NodeProto],
-    inputs: Sequence[Input],
-    outputs: Sequence[str] = ("y",),
-    opset: int = 21,
-    initializers: dict[str, np.ndarray] | None = None,
-) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        list(nodes),
-        "g",
-        [helper.make_tensor_value_info(name, dtype, shape) for name, dtype, shape in inputs],
-        [helper.make_value_info(name, onnx.TypeProto()) for name in outputs],
-        [numpy_helper.from_array(array, name) for name, array in (initializers or {}).items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 10 if opset >= 21 else 8
-    return model
 
 
 def single(op: str, inputs: Sequence[Input], input_names: Sequence[str], outputs: Sequence[str] = ("y",), opset: int = 21, initializers=None, **attrs) -> onnx.ModelProto:
