@@ -84,20 +84,32 @@ def _window_dims(node: Node, data_dims: Sequence[Dim], kernel_dims: Sequence[Dim
     ]
 
 
-def _infer_convolution(node: Node, grouped: bool) -> list[TensorType]:
-    data, weights = node.inputs
-    element_type = data.element_type
+def _layout(node: Node, grouped: bool, output_axis: int) -> tuple[int, tuple, tuple, Dim] | None:
+    """(spatial rank, data dims, weight dims, output channels), or None when the rank is unknown.
+
+    `output_axis` is where output channels sit in ungrouped weights (0 for Convolution, 1 for
+    ConvolutionBackpropData); grouped weights carry one more leading axis, the groups.
+    """
     spatial = _spatial_rank(node)
     if spatial is None:
-        return [tensor(element_type, None)]
+        return None
+    data, weights = node.inputs[:2]
     data_dims = data.shape.dims or (None,) * (spatial + 2)
-    weight_rank = spatial + (3 if grouped else 2)
-    weight_dims = weights.shape.dims or (None,) * weight_rank
+    weight_dims = weights.shape.dims or (None,) * (spatial + (3 if grouped else 2))
     if grouped:
-        groups, per_group = weight_dims[0], weight_dims[1]
+        groups, per_group = weight_dims[0], weight_dims[output_axis + 1]
         channels = None if groups is None or per_group is None else groups * per_group
     else:
-        channels = weight_dims[0]
+        channels = weight_dims[output_axis]
+    return spatial, data_dims, weight_dims, channels
+
+
+def _infer_convolution(node: Node, grouped: bool) -> list[TensorType]:
+    element_type = node.inputs[0].element_type
+    layout = _layout(node, grouped, output_axis=0)
+    if layout is None:
+        return [tensor(element_type, None)]
+    spatial, data_dims, weight_dims, channels = layout
     kernel = weight_dims[-spatial:] if spatial else ()
     return [tensor(element_type, [data_dims[0], channels, *_window_dims(node, data_dims[2:], kernel)])]
 
@@ -129,19 +141,11 @@ def backprop_output_dim(
 
 
 def _infer_backprop(node: Node, grouped: bool) -> list[TensorType]:
-    data, weights = node.inputs[:2]
-    element_type = data.element_type
-    spatial = _spatial_rank(node)
-    if spatial is None:
+    element_type = node.inputs[0].element_type
+    layout = _layout(node, grouped, output_axis=1)
+    if layout is None:
         return [tensor(element_type, None)]
-    data_dims = data.shape.dims or (None,) * (spatial + 2)
-    weight_rank = spatial + (3 if grouped else 2)
-    weight_dims = weights.shape.dims or (None,) * weight_rank
-    if grouped:
-        groups, per_group = weight_dims[0], weight_dims[2]
-        channels = None if groups is None or per_group is None else groups * per_group
-    else:
-        channels = weight_dims[1]
+    spatial, data_dims, weight_dims, channels = layout
     if len(node.inputs) > 2:
         requested = const_ints(node.inputs[2])
         dims: list[Dim] = list(requested) if requested is not None else [None] * spatial
