@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from converter.errors import InvalidModelError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+# Package data of the top-level `configs` package (repo: configs/default.yaml), so it is found the
+# same way in the checkout, an editable install and a wheel; never relative to this file.
+DEFAULT_CONFIG: Traversable = files("configs") / "default.yaml"
 PRECISIONS = ("fp32", "fp16")
 
 
@@ -32,20 +39,21 @@ class PipelineConfig:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> PipelineConfig:
-    path = Path(path) if path is not None else DEFAULT_CONFIG
+    """Read a pipeline config YAML: `path`, or DEFAULT_CONFIG when it is None."""
+    source: Path | Traversable = Path(path) if path is not None else DEFAULT_CONFIG
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
-        raise InvalidModelError(f"{path}: cannot read the pipeline config: {error}") from None
+        raise InvalidModelError(f"{source}: cannot read the pipeline config: {error}") from None
     from converter.passes import PASSES
 
     passes = tuple(data.get("passes", ()))
     unknown = [p for p in passes if p not in PASSES]
     if unknown:
-        raise InvalidModelError(f"{path}: unknown pass(es) {unknown}; known: {', '.join(sorted(PASSES))}")
+        raise InvalidModelError(f"{source}: unknown pass(es) {unknown}; known: {', '.join(sorted(PASSES))}")
     precisions = tuple(data.get("precisions", PRECISIONS))
     if set(precisions) - set(PRECISIONS):
-        raise InvalidModelError(f"{path}: precisions must be among {PRECISIONS}, got {list(precisions)}")
+        raise InvalidModelError(f"{source}: precisions must be among {PRECISIONS}, got {list(precisions)}")
     tolerances = {
         key: Tolerance(float(value["rtol"]), float(value["atol"]), bool(value.get("per_tensor", False)))
         for key, value in (data.get("tolerances") or {}).items()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from converter.files import atomic_write, atomic_write_bytes
 from converter.ir.graph import Graph, Node, Value
 from converter.serialize.attributes import (
     escape_names,
@@ -63,27 +63,20 @@ def write_ir(graph: Graph, xml_path: str | os.PathLike[str]) -> tuple[Path, Path
 
 
 def write_serialized(xml: bytes, weights: bytes | WeightsWriter, xml_path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write already-serialized IR atomically (bin first, then xml); weights stream from arrays."""
+    """Write already-serialized IR atomically (bin first, then xml); weights stream from arrays.
+
+    Each file is replaced whole or not at all. The xml goes last so that a failure while
+    streaming the weights leaves any previous IR untouched.
+    """
     xml_path = Path(xml_path)
     bin_path = xml_path.with_suffix(".bin")
     xml_path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(bin_path, weights)
-    _atomic_write(xml_path, xml)
+    if isinstance(weights, WeightsWriter):
+        atomic_write(bin_path, weights.write_to)
+    else:
+        atomic_write_bytes(bin_path, weights)
+    atomic_write_bytes(xml_path, xml)
     return xml_path, bin_path
-
-
-def _atomic_write(path: Path, data: bytes | WeightsWriter) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            if isinstance(data, WeightsWriter):
-                data.write_to(handle)
-            else:
-                handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_body(graph: Graph, parent: ET.Element, weights: WeightsWriter) -> dict[int, int]:
