@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import onnx
 
-from converter.errors import InvalidModelError
 from converter.ir.graph import Graph
 from converter.passes.manager import PipelineReport
 
@@ -19,16 +19,14 @@ def load_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
         from converter.frontends import onnx as onnx_frontend
 
         return onnx_frontend.convert(model)
+    from converter.frontends import detect_format
+
     path = Path(model)
-    if path.suffix.lower() == ".onnx":
+    if detect_format(path) == "onnx":
         from converter.frontends import onnx as onnx_frontend
 
         return onnx_frontend.convert(path)
-    if path.suffix.lower() == ".xml":
-        return read_model(path)
-    if not path.exists():
-        raise InvalidModelError(f"{path}: no such file")
-    raise InvalidModelError(f"{path}: unknown model format (supported: .onnx, OpenVINO IR .xml)")
+    return read_model(path)
 
 
 def optimize(
@@ -36,11 +34,13 @@ def optimize(
     passes: Sequence[str] | None = None,
     verify: bool = False,
     config: str | os.PathLike[str] | None = None,
+    inputs: Mapping[str, np.ndarray] | Sequence[np.ndarray] | None = None,
 ) -> tuple[Graph, PipelineReport]:
     """Run the pass pipeline (the config's, unless `passes` names one) and report per pass.
 
     With `verify`, every pass is checked structurally and numerically against the
-    unoptimized graph; the first pass that breaks it raises PassVerificationError.
+    unoptimized graph on `inputs` (by default, inputs the graph accepts, found by search);
+    the first pass that breaks it raises PassVerificationError.
     """
     from converter.config import load_config
     from converter.passes import resolve
@@ -50,7 +50,13 @@ def optimize(
     names = list(passes) if passes is not None else list(settings.passes)
     tolerance = settings.tolerance("verify")
     return run_pipeline(
-        graph, resolve(names), verify=verify, rtol=tolerance.rtol, atol=tolerance.atol, per_tensor=tolerance.per_tensor
+        graph,
+        resolve(names),
+        verify=verify,
+        rtol=tolerance.rtol,
+        atol=tolerance.atol,
+        per_tensor=tolerance.per_tensor,
+        inputs=inputs,
     )
 
 

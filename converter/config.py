@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,9 +23,19 @@ PRECISIONS = ("fp32", "fp16")
 
 @dataclass(frozen=True)
 class Tolerance:
+    """How close an IR must stay to its reference. `rtol`/`atol` bound every element (the
+    `max_rel` verdict); the others bound the metric a manifest or `--metric` chooses."""
+
     rtol: float
     atol: float
     per_tensor: bool = False  # rtol relative to the output's largest magnitude (see validate.compare)
+    cosine: float = 0.9999  # lowest cosine similarity of any output
+    top1: float = 0.99  # lowest share of samples whose top-1 class agrees with the source
+    top5: float = 0.99  # lowest share whose source top-1 class is in the IR's top 5
+    accuracy_drop: float = 0.0  # largest accuracy loss against the source
+
+
+TOLERANCE_KEYS = tuple(f.name for f in fields(Tolerance))
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PipelineConfig:
     precisions = tuple(data.get("precisions", PRECISIONS))
     if set(precisions) - set(PRECISIONS):
         raise InvalidModelError(f"{source}: precisions must be among {PRECISIONS}, got {list(precisions)}")
-    tolerances = {
-        key: Tolerance(float(value["rtol"]), float(value["atol"]), bool(value.get("per_tensor", False)))
-        for key, value in (data.get("tolerances") or {}).items()
-    }
+    tolerances = {key: _tolerance(source, key, value) for key, value in (data.get("tolerances") or {}).items()}
     return PipelineConfig(passes, precisions, tolerances)
+
+
+def _tolerance(source: object, key: str, value: object) -> Tolerance:
+    if not isinstance(value, dict) or "rtol" not in value or "atol" not in value or set(value) - set(TOLERANCE_KEYS):
+        raise InvalidModelError(f"{source}: tolerances.{key} needs rtol and atol, and takes {', '.join(TOLERANCE_KEYS)}")
+    return Tolerance(**{name: bool(v) if name == "per_tensor" else float(v) for name, v in value.items()})

@@ -1,108 +1,121 @@
-"""Convert and validate one model, or every model of a directory (the zoo job).
+"""The zoo job: find every model in a directory tree, convert it, validate it, report.
 
-One model's failure is recorded in its report and never stops the others.
+Each model's IRs go to OUT/<its folder relative to the zoo>/<stem>/<PRECISION>/<stem>.xml, so
+two models of the same name in different folders never overwrite each other. One model's
+failure becomes its report rows (status `error`, with the message) and never stops the others.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from converter.errors import ConverterError
+from converter.errors import ConverterError, InvalidModelError
 
 MODEL_SUFFIXES = (".onnx",)
 
 
+def find_models(directory: str | os.PathLike[str]) -> list[Path]:
+    """Every model file under `directory`, sorted; InvalidModelError says what is wrong with it."""
+    directory = Path(directory)
+    if not directory.exists():
+        raise InvalidModelError(f"{directory}: no such directory")
+    if not directory.is_dir():
+        raise InvalidModelError(f"{directory}: is a file, not a directory of models (irforge convert takes one model)")
+    models = sorted(p for p in directory.rglob("*") if p.suffix.lower() in MODEL_SUFFIXES and p.is_file())
+    if not models:
+        raise InvalidModelError(f"{directory}: no models found (looked for {', '.join(MODEL_SUFFIXES)} files in every sub-folder)")
+    return models
+
+
+def model_key(model: Path, zoo: Path) -> str:
+    """The model's name in reports and its folder under OUT: its path in the zoo without the suffix."""
+    return model.relative_to(zoo).with_suffix("").as_posix()
+
+
 @dataclass
-class ModelReport:
+class ModelResult:
+    """What one model of the zoo produced: report rows, per-output rows, and its failures."""
+
     model: str
-    status: str  # "ok", "mismatch", "rejected" (bad input / unsupported), "error" (irforge bug)
-    message: str = ""
-    xml: str = ""
-    bin_bytes: dict[str, int] = field(default_factory=dict)  # per precision
-    source_bytes: int = 0
+    rows: list[dict] = field(default_factory=list)
+    outputs: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    status: str = "pass"  # pass, fail (validation), error (not converted or not validated)
     convert_seconds: float = 0.0
-    max_abs_diff: dict[str, float] = field(default_factory=dict)  # per "precision/backend"
-    max_scaled_diff: dict[str, float] = field(default_factory=dict)  # max |diff| / max |expected|
-
-    def as_row(self) -> dict:
-        return asdict(self)
-
-
-def find_models(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix.lower() in MODEL_SUFFIXES and p.is_file())
 
 
 def convert_and_validate(
-    model_path: Path,
+    model: Path,
+    zoo: Path,
     output_dir: Path,
-    backends: tuple[str, ...] = ("onnxruntime", "openvino"),
-    seed: int = 0,
-) -> ModelReport:
-    """Convert one model to OUTPUT_DIR/<stem>/<PRECISION>/<stem>.xml for each configured precision,
-    reload each IR from disk, run it on each backend and compare with the source model run in
-    its own framework (onnxruntime for ONNX), at the configured tolerance of that precision."""
-    from converter import convert_model, save_model
+    backends: tuple[str, ...] | None = None,
+    config: str | os.PathLike[str] | None = None,
+) -> ModelResult:
+    """Convert `model` for every configured precision, then validate every IR on every backend."""
     from converter.config import load_config
-    from converter.frontends.onnx.loader import load_onnx
-    from converter.validate import compare, random_inputs, run_ir, run_onnxruntime
+    from converter.frontends import detect_format
+    from converter.validate.manifest import find_manifest
+    from converter.validate.runners import IR_BACKENDS
+    from converter.validate.validation import ValidationOptions, validate_model
 
-    report = ModelReport(model=str(model_path), status="ok", source_bytes=model_path.stat().st_size)
+    key = model_key(model, zoo)
+    result = ModelResult(key)
     try:
-        settings = load_config()
+        settings = load_config(config)
+        manifest = find_manifest(model)
         started = time.perf_counter()
-        graph = convert_model(model_path)
-        written = {}
-        for precision in settings.precisions:
-            target = output_dir / model_path.stem / precision.upper() / f"{model_path.stem}.xml"
-            xml_path, bin_path = save_model(graph, target, compress_to_fp16=precision == "fp16")
-            written[precision] = xml_path
-            report.bin_bytes[precision] = bin_path.stat().st_size
-        report.convert_seconds = round(time.perf_counter() - started, 4)
-        report.xml = str(next(iter(written.values())))
-
-        source = load_onnx(model_path)
-        inputs = random_inputs(source, seed=seed)
-        expected = run_onnxruntime(model_path, inputs)
-        problems = []
-        for precision, xml_path in written.items():
-            tolerance = settings.tolerance(precision)
-            for backend in backends:
-                if backend == "openvino" and not _openvino_available():
-                    continue
-                actual = run_ir(xml_path, inputs, backend)
-                result = compare(expected, actual, tolerance.rtol, tolerance.atol, tolerance.per_tensor)
-                key = f"{precision}/{backend}"
-                report.max_abs_diff[key] = max(result.max_abs, default=0.0)
-                report.max_scaled_diff[key] = _scaled_difference(expected, actual)
-                if not result.ok:
-                    problems.append(f"{precision}/{backend}: {result.detail}")
-        if problems:
-            report.status, report.message = "mismatch", "; ".join(problems)
+        variants = convert_variants(model, output_dir / key, settings)
+        result.convert_seconds = round(time.perf_counter() - started, 4)
+        validation = validate_model(
+            model,
+            variants,
+            settings,
+            ValidationOptions(backends=backends or IR_BACKENDS),
+            manifest,
+            display_name=key,
+            convert_seconds=result.convert_seconds,
+        )
+        result.rows, result.outputs, result.failures = validation.rows, validation.outputs, validation.failures
+        result.status = "fail" if validation.failures else "pass"
     except ConverterError as error:
-        report.status, report.message = "rejected", str(error)
+        result.status, result.failures = "error", [str(error)]
+        result.rows = [_error_row(key, model, str(error))]
     except Exception as error:  # an irforge bug: record it with its trace, keep going
-        report.status = "error"
-        report.message = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=6)}"
-    return report
+        message = f"internal error: {type(error).__name__}: {error}"
+        result.status, result.failures = "error", [message]
+        result.rows = [_error_row(key, model, f"{message}\n{traceback.format_exc(limit=8)}")]
+    return result
 
 
-def _scaled_difference(expected: list, actual: list) -> float:
-    import numpy as np
+def convert_variants(model: Path, directory: Path, settings) -> list:
+    """Write DIRECTORY/<PRECISION>/<stem>.xml for each configured precision; returns the variants."""
+    from converter.api import load_model, optimize
+    from converter.passes.compress_fp16 import compress_fp16
+    from converter.serialize.writer import write_ir
+    from converter.validate.validation import Variant
 
-    worst = 0.0
-    for e, a in zip(expected, actual):
-        if e.dtype.kind == "f" and e.size and a.shape == e.shape:
-            scale = float(np.max(np.abs(e))) or 1.0
-            worst = max(worst, float(np.max(np.abs(e.astype(np.float64) - a))) / scale)
-    return worst
+    graph, _ = optimize(load_model(model), list(settings.passes))
+    variants = []
+    for precision in settings.precisions:
+        variant_graph = compress_fp16(graph.copy()) if precision == "fp16" else graph
+        xml_path, _ = write_ir(variant_graph, directory / precision.upper() / f"{model.stem}.xml")
+        variants.append(Variant(precision, xml_path))
+    return variants
 
 
-def _openvino_available() -> bool:
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _error_row(key: str, model: Path, message: str) -> dict:
+    from converter.frontends import SUFFIXES
+
+    return {
+        "model": key,
+        "framework": SUFFIXES.get(model.suffix.lower(), ""),
+        "precision": "",
+        "backend": "",
+        "status": "error",
+        "message": message,
+        "source_bytes": model.stat().st_size if model.is_file() else None,
+    }

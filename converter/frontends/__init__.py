@@ -1,0 +1,56 @@
+"""Frontends: each reads one framework's files into an IR graph.
+
+Every frontend plugs into the same places, listed here by hand: format detection
+(`detect_format`), a reference runner that executes the source model in its own framework
+for validation (`reference_runner`), and the size of the source files (`source_bytes`).
+Discovery in the zoo (`converter.zoo.find_models`) uses `detect_format` too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from converter.errors import InvalidModelError
+
+SUFFIXES = {".onnx": "onnx", ".xml": "ir"}
+SUPPORTED = "supported: .onnx, OpenVINO IR .xml"
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """The frontend that reads `path`: "onnx" or "ir". Raises InvalidModelError saying what is wrong."""
+    path = Path(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if not path.exists():
+        raise InvalidModelError(f"{path}: no such file")
+    if path.is_dir():
+        raise InvalidModelError(f"{path}: is a directory, not a model file ({SUPPORTED})")
+    if kind is None:
+        raise InvalidModelError(f"{path}: unknown model format ({SUPPORTED})")
+    return kind
+
+
+def reference_runner(path: str | os.PathLike[str]):
+    """The source model run in its own framework: the yardstick validation compares IRs with."""
+    kind = detect_format(path)
+    if kind == "onnx":
+        from converter.frontends.onnx.reference import OnnxReference
+
+        return OnnxReference(path)
+    from converter.validate.runners import IrRunner, openvino_available
+
+    return IrRunner(path, "openvino" if openvino_available() else "onnxruntime")
+
+
+def source_bytes(path: str | os.PathLike[str]) -> int:
+    """Bytes of everything the model is made of (external data and folders included)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    if detect_format(path) == "onnx":
+        from converter.frontends.onnx.reference import source_bytes as onnx_bytes
+
+        return onnx_bytes(path)
+    weights = path.with_suffix(".bin")
+    return path.stat().st_size + (weights.stat().st_size if weights.is_file() else 0)
+

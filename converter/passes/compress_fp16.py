@@ -11,7 +11,7 @@ weight's effect on the outputs and keeps in f32 those that move them too far.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,21 +75,21 @@ class GuardReport:
 
 def compress_fp16_guarded(
     graph: Graph,
-    inputs: Sequence[np.ndarray] | None = None,
+    inputs: Mapping[str, np.ndarray] | Sequence[np.ndarray] | None = None,
     rtol: float = 1e-3,
     seed: int = 0,
 ) -> tuple[Graph, GuardReport]:
     """Compress to f16 but keep in f32 the weights whose compression moves outputs beyond `rtol`.
 
-    The effect is measured on seeded random inputs (or `inputs`) as the largest
+    The effect is measured on `inputs` (by name or in order; by default inputs the graph accepts) as the largest
     output change relative to the largest output magnitude. Weights are first
     measured one at a time; if the survivors together still exceed the bound,
     the most harmful are kept in f32 until the outputs are within it.
     """
-    from converter.passes.manager import random_graph_inputs
     from converter.runtime import execute
+    from converter.validate.runners import find_graph_inputs, ordered_feeds
 
-    inputs = list(inputs) if inputs is not None else random_graph_inputs(graph, seed)
+    inputs = ordered_feeds(graph, inputs if inputs is not None else find_graph_inputs(graph, seed=seed))
     reference = execute(graph, inputs)
     report = GuardReport()
 

@@ -1,15 +1,16 @@
 """Run an ordered pipeline of passes, record what each did, optionally verify each one.
 
 With `verify=True` the graph is checked after every pass (types, shapes, no
-dangling values) and run on seeded random inputs against the unoptimized
-graph; the first pass that moves an output beyond tolerance is named.
+dangling values) and run against the unoptimized graph on inputs the model
+accepts (given, or found by `converter.validate`'s search); the first pass that
+moves an output beyond tolerance is named.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,9 +71,12 @@ def run_pipeline(
     atol: float = 1e-6,
     seed: int = 0,
     per_tensor: bool = False,
+    inputs: Mapping[str, np.ndarray] | Sequence[np.ndarray] | None = None,
 ) -> tuple[Graph, PipelineReport]:
+    """Run `passes` in order. With `verify`, each is checked against the unoptimized graph on
+    `inputs` (by input name or in order), or on inputs found for the graph when none are given."""
     report = PipelineReport()
-    reference = _Reference(graph, seed) if verify else None
+    reference = _Reference(graph, inputs, seed) if verify else None
     before, ops_before = _summary(graph)
     for name, pass_fn in passes:
         started = time.perf_counter()
@@ -99,12 +103,13 @@ def run_pipeline(
 
 
 class _Reference:
-    """Outputs of the unoptimized graph on seeded random inputs (onnxruntime backend)."""
+    """Outputs of the unoptimized graph (onnxruntime backend) on inputs it accepts."""
 
-    def __init__(self, graph: Graph, seed: int):
+    def __init__(self, graph: Graph, inputs: Mapping[str, np.ndarray] | Sequence[np.ndarray] | None, seed: int):
         from converter.runtime import execute
+        from converter.validate.runners import find_graph_inputs
 
-        self.inputs = random_graph_inputs(graph, seed)
+        self.inputs = inputs if inputs is not None else find_graph_inputs(graph, seed=seed)
         self.expected = execute(graph, self.inputs)
 
     def check(self, pass_name: str, graph: Graph, rtol: float, atol: float, per_tensor: bool) -> float:
@@ -122,7 +127,7 @@ class _Reference:
 
 
 def random_graph_inputs(graph: Graph, seed: int = 0, dynamic_dim: int = 2) -> list[np.ndarray]:
-    """Seeded inputs. A dynamic dim on axis k gets size `dynamic_dim + k`, so dims that a pass
+    """Seeded inputs for small graphs built in tests (real models: `find_graph_inputs`). A dynamic dim on axis k gets size `dynamic_dim + k`, so dims that a pass
     might confuse (batch and sequence) differ, while the same axis agrees across inputs."""
     rng = np.random.default_rng(seed)
     arrays = []

@@ -10,23 +10,8 @@ import numpy as np
 import onnx
 import pytest
 
+from cli_support import assert_clean_failure, irforge
 from models import tiny_add_relu, with_unknown_ops
-
-
-def irforge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "converter.cli", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def assert_clean_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in result.stderr
 
 
 def test_convert_writes_ir(tmp_path: Path) -> None:

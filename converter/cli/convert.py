@@ -1,38 +1,17 @@
-"""The `irforge` command. Heavy frameworks are imported only inside commands.
-
-Exit codes: 0 ok, 2 bad input or unsupported model, 1 internal error.
-"""
+"""`irforge convert` (one model to IR, per precision) and `irforge info` (what a model holds)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-app = typer.Typer(
-    name="irforge",
-    help="Convert trained models (ONNX) to OpenVINO IR v11, optimized and verified.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console(stderr=True)
-stdout = Console()
-
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+from converter.cli.app import EXIT_BAD_INPUT, check_output_dir, fail, internal_error, split_list, stdout
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-@app.command()
 def convert(
     model: Annotated[Path, typer.Argument(help="The model file (.onnx, or an IR .xml to re-optimize).")],
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="IRs go to OUTDIR/FP32/NAME.xml, OUTDIR/FP16/NAME.xml.")] = Path("."),
@@ -43,41 +22,46 @@ def convert(
     verify: Annotated[bool, typer.Option("--verify", help="Check the graph after every pass, structurally and numerically.")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="Pipeline config YAML (default: configs/default.yaml).")] = None,
     fp16_guard: Annotated[Optional[float], typer.Option("--fp16-guard", help="Keep in f32 the weights whose f16 rounding moves outputs by more than this (relative to the output's magnitude).")] = None,
+    input_shape: Annotated[Optional[list[str]], typer.Option("--input-shape", help="NAME[d0,d1,...]: the shape --verify and --fp16-guard feed this input (repeatable; default: searched).")] = None,
 ) -> None:
     """Convert MODEL to optimized OpenVINO IR, in FP32 and FP16."""
     from converter import ConverterError
     from converter.api import load_model, optimize
     from converter.config import PRECISIONS, load_config
+    from converter.passes import resolve
     from converter.passes.compress_fp16 import compress_fp16, compress_fp16_guarded
     from converter.serialize.writer import serialize_streaming, write_serialized
 
     base = name or model.stem
     try:
+        check_output_dir(output_dir)
         settings = load_config(config)
-        precisions = _split_list(precision) if precision is not None else list(settings.precisions)
+        precisions = split_list(precision) if precision is not None else list(settings.precisions)
         if not precisions or set(precisions) - set(PRECISIONS):
-            raise _fail(f"--precision takes a comma-separated list of {', '.join(PRECISIONS)}", EXIT_BAD_INPUT)
-        names = _split_list(passes) if passes is not None else list(settings.passes)
+            raise fail(f"--precision takes a comma-separated list of {', '.join(PRECISIONS)}", EXIT_BAD_INPUT)
+        names = split_list(passes) if passes is not None else list(settings.passes)
+        resolve(list(disable_pass or []))  # an unknown name is rejected, as in --passes
         names = [p for p in names if p not in set(disable_pass or [])]
-        graph, report = optimize(load_model(model), names, verify=verify, config=config)
+        graph = load_model(model)
+        feeds = _check_inputs(model, graph, input_shape) if verify or fp16_guard is not None else None
+        graph, report = optimize(graph, names, verify=verify, config=config, inputs=feeds)
         serialized = {}
         guard_report = None
         for variant in precisions:
             variant_graph = graph
             if variant == "fp16" and fp16_guard is not None:
-                variant_graph, guard_report = compress_fp16_guarded(graph.copy(), rtol=fp16_guard)
+                variant_graph, guard_report = compress_fp16_guarded(graph.copy(), feeds, rtol=fp16_guard)
             elif variant == "fp16":
                 variant_graph = compress_fp16(graph.copy())
             serialized[variant] = serialize_streaming(variant_graph)
     except ConverterError as error:
-        raise _fail(str(error), EXIT_BAD_INPUT) from None
-    except (KeyError, typer.Exit) as error:
-        if isinstance(error, typer.Exit):
-            raise
-        raise _fail(str(error).strip('"'), EXIT_BAD_INPUT) from None
-    except Exception as error:  # a bug: say so, keep the traceback for the report
-        console.print_exception()
-        raise _fail(f"internal error while converting {model}: {type(error).__name__}: {error}", EXIT_INTERNAL) from None
+        raise fail(str(error), EXIT_BAD_INPUT) from None
+    except KeyError as error:  # resolve(): an unknown pass name
+        raise fail(str(error).strip('"'), EXIT_BAD_INPUT) from None
+    except typer.Exit:
+        raise
+    except Exception as error:
+        raise internal_error(f"converting {model}", error) from None
 
     _print_pass_report(report)
     if guard_report is not None:
@@ -88,8 +72,18 @@ def convert(
         stdout.print(f"{variant.upper()}: wrote {xml_path} ({weights.size:,} bytes of weights)", highlight=False)
 
 
-def _split_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+def _check_inputs(model: Path, graph, input_shape: list[str] | None):
+    """The inputs --verify and --fp16-guard feed: what validation would feed the source model."""
+    from converter.frontends import reference_runner
+    from converter.validate.inputs import parse_input_shape
+    from converter.validate.manifest import find_manifest
+    from converter.validate.ranges import integer_ranges
+    from converter.validate.validation import ValidationOptions, prepare_inputs
+
+    shapes = dict(parse_input_shape(text) for text in input_shape or [])
+    reference = reference_runner(model)
+    inputs = prepare_inputs(reference, str(model), ValidationOptions(input_shapes=shapes), find_manifest(model), integer_ranges(graph))
+    return inputs.batches[0]
 
 
 def _print_pass_report(report) -> None:
@@ -106,22 +100,18 @@ def _print_pass_report(report) -> None:
     stdout.print(table)
 
 
-@app.command()
 def info(model: Annotated[Path, typer.Argument(help="The model file (.onnx or IR .xml).")]) -> None:
     """Show MODEL's inputs, outputs, op histogram and unsupported ops."""
     from converter import ConverterError
+    from converter.frontends import detect_format
 
     try:
-        if model.suffix.lower() == ".xml":
+        if detect_format(model) == "ir":
             _info_ir(model)
-        elif model.suffix.lower() == ".onnx":
-            _info_onnx(model)
         else:
-            raise _fail(f"{model}: unknown model format (supported: .onnx, OpenVINO IR .xml)", EXIT_BAD_INPUT)
+            _info_onnx(model)
     except ConverterError as error:
-        raise _fail(str(error), EXIT_BAD_INPUT) from None
-
-
+        raise fail(str(error), EXIT_BAD_INPUT) from None
 def _info_onnx(model: Path) -> None:
     import onnx
 
@@ -178,62 +168,3 @@ def _print_info(model: Path, rows: list[tuple[str, str, str, str]], histogram: d
         stdout.print(f"unsupported ops: {', '.join(sorted(unsupported))}", highlight=False)
 
 
-@app.command()
-def zoo(
-    directory: Annotated[Path, typer.Argument(help="A directory of models (searched recursively).")],
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="One sub-folder per model, plus report.json.")] = Path("out"),
-) -> None:
-    """Convert and validate every model in DIRECTORY; one bad model never stops the others."""
-    import json
-
-    from rich.progress import Progress
-
-    from converter.zoo import convert_and_validate, find_models
-
-    models = find_models(directory)
-    if not models:
-        raise _fail(f"{directory}: no models found", EXIT_BAD_INPUT)
-    reports = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("converting", total=len(models))
-        for model in models:
-            progress.update(task, description=model.name)
-            reports.append(convert_and_validate(model, output_dir))
-            progress.advance(task)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "report.json").write_text(json.dumps([r.as_row() for r in reports], indent=1) + "\n")
-
-    table = Table(title=f"{len(models)} models from {directory}", caption="diff: max |IR − source| / max |source output|")
-    for column in ("model", "status", "s", "FP32 KiB", "FP16 KiB", "FP32 diff", "FP16 diff"):
-        table.add_column(column, overflow="fold")
-    for r in reports:
-        worst = {
-            precision: max((v for k, v in r.max_scaled_diff.items() if k.startswith(precision)), default=float("nan"))
-            for precision in ("fp32", "fp16")
-        }
-        table.add_row(
-            Path(r.model).stem,
-            r.status,
-            f"{r.convert_seconds:.2f}",
-            f"{r.bin_bytes.get('fp32', 0) / 1024:,.1f}",
-            f"{r.bin_bytes.get('fp16', 0) / 1024:,.1f}",
-            f"{worst['fp32']:.1e}",
-            f"{worst['fp16']:.1e}",
-        )
-    stdout.print(table)
-    for r in reports:
-        if r.status != "ok":
-            stdout.print(escape(f"{Path(r.model).name}: {r.status}: {r.message.splitlines()[0]}"), highlight=False, soft_wrap=True)
-    stdout.print(f"report: {output_dir / 'report.json'}", highlight=False)
-    if any(r.status == "error" for r in reports):
-        raise typer.Exit(EXIT_INTERNAL)
-    if any(r.status != "ok" for r in reports):
-        raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def main() -> None:  # pragma: no cover - console entry point wrapper
-    sys.exit(app())
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

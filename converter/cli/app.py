@@ -1,0 +1,47 @@
+"""The Typer application and what every command shares: consoles, exit codes, error lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+app = typer.Typer(
+    name="irforge",
+    help="Convert trained models (ONNX) to OpenVINO IR v11, optimized and validated.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Plain Click help: Typer's rich help prints `<bool>` after every flag, as if it took a value.
+    rich_markup_mode=None,
+)
+console = Console(stderr=True)
+stdout = Console()
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_VALIDATION_FAILED = 0, 1, 2, 3
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print one `error:` line and return the Exit to raise."""
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def internal_error(what: str, error: BaseException) -> typer.Exit:
+    """A bug in irforge: the traceback for the report, then the error line, exit 1."""
+    console.print_exception()
+    return fail(f"internal error while {what}: {type(error).__name__}: {error}", EXIT_INTERNAL)
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def check_output_dir(path: Path, option: str = "--output-dir") -> None:
+    """An output directory may be missing (it is created) but must not be a file."""
+    from converter.errors import InvalidModelError
+
+    if path.exists() and not path.is_dir():
+        raise InvalidModelError(f"{path}: {option} must be a directory, but a file of that name exists")

@@ -1,0 +1,159 @@
+"""`irforge validate` (a written IR against its source model) and `irforge report` (re-render a report)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from converter.cli.app import (
+    EXIT_BAD_INPUT,
+    EXIT_VALIDATION_FAILED,
+    check_output_dir,
+    console,
+    fail,
+    internal_error,
+    stdout,
+)
+
+BACKEND_CHOICES = {"onnxruntime": ("onnxruntime",), "openvino": ("openvino",), "both": ("onnxruntime", "openvino")}
+
+
+def validate(
+    model: Annotated[Path, typer.Argument(help="The source model (.onnx).")],
+    ir_dir: Annotated[Path, typer.Argument(help="What `irforge convert -o IR_DIR` wrote: IR_DIR/FP32/NAME.xml, IR_DIR/FP16/NAME.xml.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="The IR's base name, when IR_DIR holds several.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Real inputs: an .npz with one array per model input (samples first) and optional 'labels'.")] = None,
+    input_shape: Annotated[Optional[list[str]], typer.Option("--input-shape", help="NAME[d0,d1,...] for a dynamic input (repeatable; default: searched).")] = None,
+    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", "-o", help="Where report.csv/.parquet/.md/.html go (default: IR_DIR).")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="IR backends: onnxruntime, openvino or both.")] = "both",
+    metric: Annotated[Optional[str], typer.Option("--metric", help="Verdict metric: max_rel, accuracy, top1, top5, cosine (default: the manifest's, else accuracy with labels, else max_rel).")] = None,
+    samples: Annotated[Optional[int], typer.Option("--samples", help="Use at most this many samples of the data.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Pipeline config YAML with the tolerances (default: configs/default.yaml).")] = None,
+) -> None:
+    """Reload every IR in IR_DIR, run it, and compare it with MODEL run in its own framework.
+
+    Exit 0 when every variant passes, 3 when one fails validation, 2 on bad input, 1 on an internal error.
+    """
+    from converter import ConverterError
+    from converter.config import load_config
+    from converter.validate.inputs import parse_input_shape
+    from converter.validate.manifest import METRICS, find_manifest
+    from converter.validate.report import to_frame, write_reports
+    from converter.validate.validation import ValidationOptions, find_variants, validate_model
+
+    try:
+        if backend not in BACKEND_CHOICES:
+            raise fail(f"--backend takes {', '.join(BACKEND_CHOICES)}, got {backend!r}", EXIT_BAD_INPUT)
+        if metric is not None and metric not in METRICS:
+            raise fail(f"--metric takes {', '.join(METRICS)}, got {metric!r}", EXIT_BAD_INPUT)
+        target = report_dir or ir_dir
+        check_output_dir(target, "--report-dir")
+        settings = load_config(config)
+        variants = find_variants(ir_dir, name)
+        options = ValidationOptions(
+            data=data,
+            input_shapes=dict(parse_input_shape(text) for text in input_shape or []),
+            backends=BACKEND_CHOICES[backend],
+            metric=metric,
+            samples=samples,
+        )
+        result = validate_model(model, variants, settings, options, find_manifest(model))
+        paths = write_reports(to_frame(result.rows), target, title=f"irforge validation: {model.name}")
+        write_output_details(result.outputs, target)
+    except ConverterError as error:
+        raise fail(str(error), EXIT_BAD_INPUT) from None
+    except typer.Exit:
+        raise
+    except Exception as error:
+        raise internal_error(f"validating {model}", error) from None
+
+    print_rows(result.rows, f"{model.name}: {result.inputs}")
+    stdout.print(f"report: {paths['html']} (and report.csv, report.parquet, report.md)", highlight=False)
+    for failure in result.failures:
+        console.print(f"[bold red]fail:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+    if result.failures:
+        raise typer.Exit(EXIT_VALIDATION_FAILED)
+
+
+def report(
+    table: Annotated[Path, typer.Argument(help="A report folder (report.parquet or report.csv in it), or the .csv / .parquet itself.")],
+    output_dir: Annotated[Optional[Path], typer.Option("--output-dir", "-o", help="Where report.md and report.html go (default: beside the table).")] = None,
+    title: Annotated[str, typer.Option("--title", help="The report's title.")] = "irforge validation report",
+) -> None:
+    """Re-render report.md and report.html from a saved report table."""
+    from converter import ConverterError
+    from converter.files import atomic_write_text
+    from converter.validate.report import read_report, render_html, render_markdown
+
+    try:
+        frame = read_report(table)
+        target = output_dir or (table if table.is_dir() else table.parent)
+        check_output_dir(target)
+        target.mkdir(parents=True, exist_ok=True)
+        markdown = atomic_write_text(target / "report.md", render_markdown(frame, title))
+        html = atomic_write_text(target / "report.html", render_html(frame, title))
+    except ConverterError as error:
+        raise fail(str(error), EXIT_BAD_INPUT) from None
+    except Exception as error:
+        raise internal_error(f"rendering {table}", error) from None
+    stdout.print(f"wrote {markdown} and {html} ({len(frame)} rows)", highlight=False)
+
+
+def write_output_details(outputs: list[dict], directory: Path) -> Path | None:
+    """Per-output metrics (a row per model × precision × backend × output) as outputs.csv."""
+    if not outputs:
+        return None
+    import pandas as pd
+
+    from converter.files import atomic_write_text
+
+    return atomic_write_text(directory / "outputs.csv", pd.DataFrame(outputs).to_csv(index=False))
+
+
+SHORT_BACKENDS = {"onnxruntime": "ort", "openvino": "ov"}
+
+
+def print_rows(rows: list[dict], title: str) -> None:
+    """One line per model × variant, narrow enough for an 80-column terminal."""
+    table = Table(
+        title=escape(title),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption="ort: onnxruntime (IR lowered to ONNX), ov: OpenVINO; max_rel: max|diff| / max|source|",
+        caption_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=26)
+    for column in ("variant", "status", "max_rel", "cosine", "top1", "acc", "KiB", "ms"):
+        table.add_column(column, no_wrap=True, justify="left" if column in ("variant", "status") else "right")
+    for row in rows:
+        size = (row.get("xml_bytes") or 0) + (row.get("bin_bytes") or 0) or row.get("source_bytes") or 0
+        status = row.get("status", "")
+        color = {"pass": "green", "fail": "red", "error": "red"}.get(status, "")
+        precision, backend = row.get("precision", ""), row.get("backend", "")
+        variant = precision if precision in ("source", "") else f"{precision} {SHORT_BACKENDS.get(backend, backend)}"
+        table.add_row(
+            escape(str(row.get("model", ""))),
+            variant,
+            f"[{color}]{status}[/]" if color else status,
+            _number(row.get("max_rel"), ".1e"),
+            _number(row.get("cosine"), ".5f"),
+            _number(row.get("top1_agreement"), ".1%"),
+            _number(row.get("accuracy"), ".1%"),
+            f"{size / 1024:,.0f}" if size else "",
+            _number(row.get("latency_ms"), ".2f"),
+        )
+    stdout.print(table)
+
+
+def _number(value, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return format(value, spec)
