@@ -117,38 +117,76 @@ def write_output_details(outputs: list[dict], directory: Path) -> Path | None:
 
 
 SHORT_BACKENDS = {"onnxruntime": "ort", "openvino": "ov"}
+STATUS_COLORS = {"pass": "green", "fail": "red", "error": "red"}
 
 
-def print_rows(rows: list[dict], title: str) -> None:
-    """One line per model × variant, narrow enough for an 80-column terminal."""
-    table = Table(
+def _table(title: str, caption: str) -> Table:
+    return Table(
         title=escape(title),
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        caption="ort: onnxruntime (IR lowered to ONNX), ov: OpenVINO; max_rel: max|diff| / max|source|",
+        caption=caption,
         caption_justify="left",
         pad_edge=False,
         collapse_padding=True,
     )
-    table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=26)
-    for column in ("variant", "status", "max_rel", "cosine", "top1", "acc", "KiB", "ms"):
+
+
+def _status(status: str) -> str:
+    color = STATUS_COLORS.get(status)
+    return f"[{color}]{escape(status)}[/]" if color else escape(status)
+
+
+def print_rows(rows: list[dict], title: str) -> None:
+    """One line per variant of one model: how close it is to the source, its size and speed."""
+    table = _table(title, "ort: onnxruntime (IR lowered to ONNX), ov: OpenVINO; max_rel: max|diff| / max|source|")
+    for column in ("variant", "status", "max_rel", "cosine", "top1", "accuracy", "KiB", "ms"):
         table.add_column(column, no_wrap=True, justify="left" if column in ("variant", "status") else "right")
     for row in rows:
         size = (row.get("xml_bytes") or 0) + (row.get("bin_bytes") or 0) or row.get("source_bytes") or 0
-        status = row.get("status", "")
-        color = {"pass": "green", "fail": "red", "error": "red"}.get(status, "")
         precision, backend = row.get("precision", ""), row.get("backend", "")
-        variant = precision if precision in ("source", "") else f"{precision} {SHORT_BACKENDS.get(backend, backend)}"
         table.add_row(
-            escape(str(row.get("model", ""))),
-            variant,
-            f"[{color}]{status}[/]" if color else status,
+            precision if precision in ("source", "") else f"{precision} {SHORT_BACKENDS.get(backend, backend)}",
+            _status(row.get("status", "")),
             _number(row.get("max_rel"), ".1e"),
-            _number(row.get("cosine"), ".5f"),
+            _number(row.get("cosine"), ".6f"),
             _number(row.get("top1_agreement"), ".1%"),
-            _number(row.get("accuracy"), ".1%"),
-            f"{size / 1024:,.0f}" if size else "",
+            _number(row.get("accuracy"), ".2%"),
+            f"{size / 1024:,.1f}" if size else "",
             _number(row.get("latency_ms"), ".2f"),
+        )
+    stdout.print(table)
+
+
+def print_models(rows: list[dict], title: str) -> None:
+    """One line per model of a zoo: each precision's verdict over the backends, its worst error and size."""
+    table = _table(title, "fp32/fp16: worst verdict over the backends; max_rel: max|diff| / max|source|")
+    table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=30)
+    for column in ("fp32", "fp16", "fp32 err", "fp16 err", "accuracy", "KiB", "FP16 KiB"):
+        table.add_column(column, no_wrap=True, justify="left" if column in ("fp32", "fp16") else "right")
+    by_model: dict[str, list[dict]] = {}
+    for row in rows:
+        by_model.setdefault(str(row.get("model", "")), []).append(row)
+    for model, model_rows in by_model.items():
+        cells = {}
+        for precision in ("fp32", "fp16"):
+            mine = [r for r in model_rows if r.get("precision") == precision]
+            statuses = {r.get("status") for r in mine}
+            cells[precision] = next((s for s in ("error", "fail", "pass") if s in statuses), "")
+            cells[f"{precision} err"] = _number(max((r.get("max_rel") for r in mine if r.get("max_rel") is not None), default=None), ".1e")
+            cells[f"{precision} size"] = next(((r.get("xml_bytes") or 0) + (r.get("bin_bytes") or 0) for r in mine), 0)
+        if any(r.get("status") == "error" for r in model_rows) and not cells["fp32"]:
+            cells["fp32"] = cells["fp16"] = "error"
+        fp16_accuracy = [r.get("accuracy") for r in model_rows if r.get("precision") == "fp16" and r.get("accuracy") is not None]
+        table.add_row(
+            escape(model),
+            _status(cells["fp32"]),
+            _status(cells["fp16"]),
+            cells["fp32 err"],
+            cells["fp16 err"],
+            _number(min(fp16_accuracy, default=None), ".2%"),
+            f"{cells['fp32 size'] / 1024:,.1f}" if cells["fp32 size"] else "",
+            f"{cells['fp16 size'] / 1024:,.1f}" if cells["fp16 size"] else "",
         )
     stdout.print(table)
 

@@ -17,7 +17,7 @@ from converter.cli.app import (
     internal_error,
     stdout,
 )
-from converter.cli.validate import BACKEND_CHOICES, print_rows, write_output_details
+from converter.cli.validate import BACKEND_CHOICES, print_models, write_output_details
 
 
 def zoo(
@@ -54,7 +54,7 @@ def zoo(
     except Exception as error:
         raise internal_error(f"running the zoo {directory}", error) from None
 
-    print_rows([row for result in results for row in result.rows], f"{len(models)} models from {directory}")
+    print_models([row for result in results for row in result.rows], f"{len(models)} models from {directory}")
     failed = [result for result in results if result.status != "pass"]
     for result in failed:
         for failure in result.failures:

@@ -196,7 +196,7 @@ def find_inputs(
             try:
                 outputs = list(run(feeds))
             except Exception as error:  # the model rejects these sizes: try the next ones
-                failures.append(f"{_describe_feeds(specs, chosen)}: {_first_line(error)}")
+                failures.append(f"{_describe_feeds(specs, chosen)}: {error_gist(error)}")
                 break
             problem = _output_problem(outputs, output_specs, specs, chosen)
             if problem is None:
@@ -310,7 +310,16 @@ def _describe_feeds(specs: Sequence[TensorSpec], shapes: Mapping[str, Sequence[i
     return " ".join(spec.describe(shapes[spec.name]) for spec in specs)
 
 
-def _first_line(error: BaseException) -> str:
+_ORT_NODE = re.compile(r"while running (\w+) node")
+_ORT_SOURCE = re.compile(r"^\S+\.(?:h|cc|cpp):\d+ \S+?\(.*?\) ")
+
+
+def error_gist(error: BaseException, limit: int = 240) -> str:
+    """The gist of a runtime's error: for onnxruntime, the failing op and its status message."""
     text = str(error).strip().splitlines()
     line = text[0] if text else type(error).__name__
-    return line if len(line) <= 200 else line[:197] + "..."
+    if "Status Message:" in line:
+        node = _ORT_NODE.search(line)
+        message = _ORT_SOURCE.sub("", line.split("Status Message:", 1)[1].strip())
+        line = f"{node.group(1)}: {message}" if node else message
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -21,7 +21,7 @@ import numpy as np
 from converter.config import PRECISIONS, PipelineConfig, Tolerance
 from converter.errors import InvalidModelError
 from converter.validate.data import load_dataset
-from converter.validate.inputs import Feeds, find_inputs
+from converter.validate.inputs import Feeds, error_gist, find_inputs
 from converter.validate.manifest import Manifest
 from converter.validate.metrics import OutputMetrics, accuracy, class_scores, measure
 from converter.validate.runners import IR_BACKENDS, IrRunner, Runner, median_latency_ms, openvino_available
@@ -169,7 +169,7 @@ def validate_model(
                 runner = IrRunner(variant.xml, backend)
                 actual = _aligned(_run_batches(runner, inputs.batches), output_names, runner.output_names)
             except Exception as error:  # the IR does not load or run on this backend: the variant fails
-                message = f"{label}: the IR does not run: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+                message = f"{label}: the IR does not run: {type(error).__name__}: {error_gist(error)}"
                 rows.append({**row, "status": "fail", "message": message})
                 failures.append(message)
                 continue

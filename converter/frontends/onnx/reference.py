@@ -34,7 +34,7 @@ class OnnxReference:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # errors reach the caller as exceptions, not as log lines
         try:
             self.session = onnxruntime.InferenceSession(payload, options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime's own errors carry no common base class
