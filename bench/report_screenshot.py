@@ -1,22 +1,22 @@
 """Screenshot of the HTML validation report for the docs: docs/report.png.
 
-    python bench/report_screenshot.py
+    python bench/report_screenshot.py            # the bundled example zoo, as `irforge zoo` reports it
+    python bench/report_screenshot.py --sample   # the test suite's sample report (every status)
 
-Renders the sample report of tests/validate/test_report.py (three models, every status) and
-photographs it with headless Chromium (Debian: `apt-get install chromium`).
+Photographs the page with headless Chromium (Debian: `apt-get install chromium`).
 """
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "validate")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "validate")]
 
-from converter.validate.report import to_frame, write_reports  # noqa: E402
 from test_report import CHROMIUM, CHROMIUM_FLAGS, sample_rows  # noqa: E402
 
 
@@ -26,12 +26,27 @@ def screenshot(page: Path, png: Path, profile: Path, size: str = "1280,2000") ->
     subprocess.run(command, check=True, capture_output=True, timeout=60)
 
 
+def zoo_report(directory: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "converter.cli", "zoo", "examples", "-o", str(directory)], check=True, cwd=ROOT)
+    return directory / "report.html"
+
+
+def sample_report(directory: Path) -> Path:
+    from converter.validate.report import to_frame, write_reports
+
+    return write_reports(to_frame(sample_rows()), directory)["html"]
+
+
 def main() -> None:
-    png = ROOT / "docs" / "report.png"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", action="store_true", help="render the test suite's sample report instead of the example zoo")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "report.png")
+    arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
-        paths = write_reports(to_frame(sample_rows()), Path(temporary) / "report")
-        screenshot(paths["html"], png, Path(temporary) / "profile")
-    print(png)
+        work = Path(temporary)
+        page = sample_report(work / "report") if arguments.sample else zoo_report(work / "report")
+        screenshot(page, arguments.output, work / "profile")
+    print(arguments.output)
 
 
 if __name__ == "__main__":

@@ -85,10 +85,13 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise InvalidModelError(f"{path}: no such data file (--data takes an .npz, one array per model input)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
+        loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise InvalidModelError(f"{path}: not a readable .npz file: {error}") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy holds one unnamed array
+        raise InvalidModelError(f"{path}: not a readable .npz file: it holds one unnamed array; save one array per input with numpy.savez")
+    with loaded as archive:
+        return {name: archive[name] for name in archive.files}
 
 
 def _as_input(path: Path, spec: TensorSpec, array: np.ndarray) -> _Input:

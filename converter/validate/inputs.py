@@ -86,14 +86,14 @@ def dim_role(spec: TensorSpec, axis: int) -> str:
 
 def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
     """`images[1,3,640,640]` → ("images", (1, 3, 640, 640))."""
-    match = re.fullmatch(r"\s*(.+?)\s*\[\s*([0-9,\s]*)\]\s*", text)
+    match = re.fullmatch(r"\s*(.+?)\s*\[([^\[\]]*)\]\s*", text)
     if not match:
         raise ConverterError(f"--input-shape {text!r}: expected NAME[d0,d1,...], e.g. images[1,3,640,640]")
     name, dims = match.group(1), match.group(2)
-    try:
-        shape = tuple(int(d) for d in dims.split(",") if d.strip())
-    except ValueError:
-        raise ConverterError(f"--input-shape {text!r}: dims must be non-negative integers") from None
+    parts = [d.strip() for d in dims.split(",")] if dims.strip() else []
+    if not all(part.isdigit() for part in parts):
+        raise ConverterError(f"--input-shape {text!r}: dims must be non-negative integers, e.g. images[1,3,640,640]")
+    shape = tuple(int(part) for part in parts)
     return name, shape
 
 
@@ -206,12 +206,14 @@ def find_inputs(
                 failures.append(f"{_describe_feeds(specs, chosen)}: {problem}")
                 break
             not_finite = f"{_describe_feeds(specs, chosen)}: {problem}"
-    if not_finite and not failures:
+        if not_finite:  # the model runs but answers NaN/inf: other sizes will not help, real data may
+            break
+    if not_finite:
         raise InputSearchError(
             f"{source}: the model's outputs are not finite on random inputs ({not_finite}); "
             "give real inputs with --data FILE.npz"
         )
-    seen = failures[0] if failures else not_finite
+    seen = failures[0]
     more = f" and {len(failures) - 1} more" if len(failures) > 1 else ""
     raise InputSearchError(
         f"{source}: found no input sizes the model accepts (tried {seen}{more}); "

@@ -74,7 +74,7 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         path=path,
         inputs=_shapes(path, data.get("inputs") or {}),
         data=(path.parent / data["data"]) if data.get("data") else None,
-        labels=str(data.get("labels", "labels")),
+        labels=str(data.get("labels") or "labels"),
         metric=metric,
         output=data.get("output"),
         samples=_positive(path, "samples", data.get("samples")),
@@ -94,7 +94,7 @@ def _shapes(path: Path, inputs: Any) -> dict[str, tuple[int, ...]]:
 def _positive(path: Path, key: str, value: Any) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidModelError(f"{path}: {key} must be a positive integer, got {value!r}")
     return value
 
@@ -108,5 +108,8 @@ def _tolerances(path: Path, tolerances: Any) -> dict[str, dict[str, float]]:
     for precision, bounds in tolerances.items():
         if not isinstance(bounds, dict) or set(bounds) - set(TOLERANCE_KEYS):
             raise InvalidModelError(f"{path}: tolerances.{precision} takes {', '.join(TOLERANCE_KEYS)}")
-        result[str(precision)] = {key: float(value) for key, value in bounds.items()}
+        try:
+            result[str(precision)] = {key: float(value) for key, value in bounds.items()}
+        except (TypeError, ValueError):
+            raise InvalidModelError(f"{path}: tolerances.{precision}: every bound must be a number, got {bounds}") from None
     return result

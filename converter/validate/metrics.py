@@ -52,7 +52,7 @@ def compare(
             max_abs.append(float(difference.max(initial=0.0)))
             with np.errstate(divide="ignore", invalid="ignore"):
                 relative = np.where(difference == 0, 0.0, difference / magnitude)
-            max_rel.append(float(np.nan_to_num(relative, nan=np.inf).max(initial=0.0)))
+            max_rel.append(float(np.nan_to_num(relative, nan=np.inf, posinf=np.inf).max(initial=0.0)))
         else:
             ok = bool(np.array_equal(e, a))
             max_abs.append(0.0 if ok else float("inf"))
@@ -75,7 +75,7 @@ def _difference(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
     same_inf = np.isinf(e64) & (e64 == a64)
     with np.errstate(invalid="ignore", over="ignore"):
         difference = np.where(both_nan | same_inf, 0.0, np.abs(e64 - a64))
-    return np.nan_to_num(difference, nan=np.inf)
+    return np.nan_to_num(difference, nan=np.inf, posinf=np.inf)
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,15 @@ def measure(
             return OutputMetrics(name, math.inf, math.inf, nan, problem=f"shape {list(a.shape)}, expected {list(e.shape)}")
         if e.dtype != a.dtype and not (is_float(e.dtype) and is_float(a.dtype)) and not (e.dtype.kind == a.dtype.kind == "b"):
             return OutputMetrics(name, math.inf, math.inf, nan, problem=f"dtype {a.dtype}, expected {e.dtype}")
-    check = compare(expected, actual, rtol, atol, per_tensor)
+    # Float outputs of different widths (an f16 IR output against f32) are compared by value.
+    pairs = [(np.asarray(e), np.asarray(a)) for e, a in zip(expected, actual)]
+    check = compare(
+        [e.astype(np.float64) if is_float(e.dtype) and e.dtype != a.dtype else e for e, a in pairs],
+        [a.astype(np.float64) if is_float(a.dtype) and e.dtype != a.dtype else a for e, a in pairs],
+        rtol,
+        atol,
+        per_tensor,
+    )
     if not any(is_float(np.asarray(e).dtype) for e in expected):
         equal = check.ok
         return OutputMetrics(name, 0.0 if equal else math.inf, 0.0 if equal else math.inf, 1.0 if equal else 0.0, within_tolerance=equal)

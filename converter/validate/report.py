@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from converter.errors import InvalidModelError
+from converter.files import atomic_write_bytes
 
 DEFAULT_TITLE = "irforge validation report"
 
@@ -137,33 +135,8 @@ def write_reports(frame: pd.DataFrame, directory: Path, title: str = DEFAULT_TIT
     paths = {}
     for kind, data in contents.items():
         paths[kind] = directory / FILE_NAMES[kind]
-        _atomic_write(paths[kind], data)
+        atomic_write_bytes(paths[kind], data)
     return paths
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            os.fchmod(handle.fileno(), 0o666 & ~current_umask())  # mkstemp's 0600 is for secrets
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def current_umask() -> int:
-    """The process umask, read without changing it where /proc allows (os.umask races threads)."""
-    try:
-        match = re.search(r"^Umask:\s*([0-7]+)", Path("/proc/self/status").read_text(), re.MULTILINE)
-    except OSError:
-        match = None
-    if match:
-        return int(match.group(1), 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def read_report(path: Path) -> pd.DataFrame:

@@ -118,12 +118,11 @@ def ordered_feeds(graph: Graph, feeds: Mapping[str, np.ndarray] | Sequence[np.nd
 
 
 def align_outputs(reference_names: Sequence[str], runner_names: Sequence[set[str]]) -> list[int]:
-    """For each reference output, the index of the runner's output of the same name (else the same position)."""
-    order = []
-    for position, name in enumerate(reference_names):
-        match = next((i for i, names in enumerate(runner_names) if name in names), None)
-        order.append(position if match is None else match)
-    return order
+    """For each reference output, the index of the runner's output of the same name; outputs
+    without a match take the runner's unmatched outputs in order."""
+    matches = [next((i for i, names in enumerate(runner_names) if name in names), None) for name in reference_names]
+    unmatched = iter(i for i in range(len(runner_names)) if i not in set(matches))
+    return [match if match is not None else next(unmatched, position) for position, match in enumerate(matches)]
 
 
 def median_latency_ms(runner: Runner, feeds: Feeds, repeats: int = 5, budget_seconds: float = 3.0) -> float:

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from converter.errors import InvalidModelError
+from converter.files import current_umask
 from converter.validate.report import (
     COLUMNS,
-    current_umask,
+
     read_report,
     render_html,
     render_markdown,
