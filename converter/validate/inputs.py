@@ -136,25 +136,48 @@ def synthesize(
 ) -> Feeds:
     """Seeded values of the given shapes. Floats: standard normal, or uniform in [0, 1) (for models
     that take logs or roots of their inputs); integers in `ranges[name]` = [low, high) (default
-    [0, 10)); masks (by name) are all ones; booleans random."""
+    [0, 10)); booleans random. Inputs whose name says what they hold get that (`known_value`)."""
     rng = np.random.default_rng(seed)
     feeds: Feeds = {}
     for spec in specs:
         shape = tuple(shapes[spec.name])
         dtype = np.dtype(spec.dtype)
-        if dtype.kind == "b":
-            feeds[spec.name] = np.ones(shape, bool) if _MASK_NAMES.search(spec.name) else rng.integers(0, 2, shape).astype(bool)
+        known = known_value(spec.name, shape, specs, shapes)
+        if known is not None:
+            feeds[spec.name] = np.broadcast_to(np.asarray(known), shape).astype(dtype)
+        elif dtype.kind == "b":
+            feeds[spec.name] = rng.integers(0, 2, shape).astype(bool)
         elif dtype.kind in "iu":
             low, high = (ranges or {}).get(spec.name, (0, 10))
-            if _MASK_NAMES.search(spec.name):
-                feeds[spec.name] = np.ones(shape, dtype)
-            else:
-                feeds[spec.name] = rng.integers(low, max(high, low + 1), shape).astype(dtype)
+            feeds[spec.name] = rng.integers(low, max(high, low + 1), shape).astype(dtype)
         elif distribution == "uniform":
             feeds[spec.name] = rng.random(shape).astype(dtype)
         else:
             feeds[spec.name] = rng.standard_normal(shape).astype(dtype)
     return feeds
+
+
+_SAMPLE_RATE_NAMES = re.compile(r"^(sr|sample_?rate|sampling_?rate)$", re.I)
+_IMAGE_SIZE_NAMES = re.compile(r"^(im_?shape|image_?shape|img_?shape|image_?size|orig_?(target_)?sizes?)$", re.I)
+_SCALE_NAMES = re.compile(r"^(scale_?factors?|im_?scale)$", re.I)
+
+
+def known_value(name: str, shape: tuple[int, ...], specs: Sequence[TensorSpec], shapes: Mapping[str, Sequence[int]]):
+    """What an input holds when its name says so, as exporters name them: attention masks are
+    all ones, a sample rate is 16 kHz, an image-size input holds the image input's height and
+    width, a scale factor is 1. None for anything else."""
+    if _MASK_NAMES.search(name):
+        return 1
+    if _SAMPLE_RATE_NAMES.match(name):
+        return 16000
+    if _SCALE_NAMES.match(name):
+        return 1
+    if _IMAGE_SIZE_NAMES.match(name) and shape and shape[-1] == 2:
+        image = next((tuple(shapes[s.name]) for s in specs if s.name != name and len(shapes[s.name]) == 4), None)
+        if image is not None:
+            channels_last = image[-1] <= 4 < image[1]
+            return np.array(image[1:3] if channels_last else image[2:4])
+    return None
 
 
 RunFn = Callable[[Feeds], Sequence[np.ndarray]]

@@ -386,3 +386,22 @@ def test_error_gist_of_other_errors():
     assert error_gist(ValueError("first line\nsecond line")) == "first line"
     assert error_gist(KeyError()) == "KeyError"
     assert error_gist(RuntimeError("x" * 300)) == "x" * 237 + "..."
+
+
+def test_inputs_named_for_what_they_hold_get_such_values():
+    """Detector size inputs hold the image's height and width, a VAD's sample rate is 16 kHz."""
+    specs = [
+        TensorSpec("image", np.dtype(np.float32), (1, 3, "h", "w")),
+        TensorSpec("im_shape", np.dtype(np.float32), (1, 2)),
+        TensorSpec("scale_factor", np.dtype(np.float32), (1, 2)),
+        TensorSpec("sr", np.dtype(np.int64), ()),
+        TensorSpec("attention_mask", np.dtype(bool), (1, 5)),
+        TensorSpec("other", np.dtype(np.int64), (3,)),
+    ]
+    shapes = {"image": (1, 3, 320, 256), "im_shape": (1, 2), "scale_factor": (1, 2), "sr": (), "attention_mask": (1, 5), "other": (3,)}
+    feeds = synthesize(specs, shapes, {"other": (5, 6)})
+    assert feeds["im_shape"].tolist() == [[320.0, 256.0]] and feeds["im_shape"].dtype == np.float32
+    assert feeds["scale_factor"].tolist() == [[1.0, 1.0]]
+    assert feeds["sr"].shape == () and int(feeds["sr"]) == 16000
+    assert feeds["attention_mask"].all()
+    assert feeds["other"].tolist() == [5, 5, 5]
