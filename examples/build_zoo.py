@@ -1,17 +1,26 @@
-"""Regenerate the bundled demo zoo: small ONNX models written the way exporters write them.
+"""Regenerate the bundled example zoo, examples/zoo/: small models in every format irforge reads.
 
-    python examples/build_zoo.py
+    python examples/build_zoo.py        # rewrites examples/zoo/ from scratch; then commit it
 
-The builders live in tests/models.py and tests/sized_models.py (the tests use the same models).
-Weights are seeded, so the files are identical on every run on the same machine. Two models show
-what validation does with real models: `digits/` is a CNN trained on scikit-learn's handwritten
-digits, validated on its held-out split with labels (its manifest, digits_cnn.yaml, says so);
-`detectors/yolo_head.onnx` takes images of any size but only multiples of 32 work, which the
-validation finds by itself.
+Needs the dev install (`pip install -e ".[dev]"`): the builders live in tests/models.py and
+tests/sized_models.py (the tests use the same models), and the digits CNN is trained on
+scikit-learn's handwritten digits. Weights are seeded, so the files are identical on every run on
+the same machine. What the zoo holds:
+
+- `classifiers/`, `nlp/`, `sequence/`, `detectors/`: ONNX models written the way exporters write
+  them. `detectors/yolo_head.onnx` takes images of any size but only multiples of 32 work, which
+  validation finds by itself.
+- `digits/`: a CNN trained on real data, validated on its held-out split with labels (its
+  manifest, digits_cnn.yaml, says so).
+- `external/`: an ONNX model whose weights are in a separate file (ONNX external data).
+- `ir/`: an OpenVINO IR (`.xml` + `.bin`, written by irforge) as the source model.
+- `broken/`: a truncated ONNX file, broken on purpose: one bad model never stops the others, so
+  `irforge zoo` reports it as an `error` row, finishes every other model, and exits 3.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,17 +28,19 @@ import numpy as np
 import onnx
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+ROOT = HERE.parent
+ZOO = HERE / "zoo"
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import models  # noqa: E402
 import sized_models  # noqa: E402
 
-ZOO = {
-    "cnn_classifier": lambda: models.cnn(batch="N"),
-    "resnet_small": models.resnet,
-    "mobilenet_v3_small": models.mobilenet_v3,
-    "bert_tiny": lambda: models.bert(layers=2, d=64, heads=4, ffn=128, vocab=200),
-    "lstm_bidirectional": lambda: models.recurrent("LSTM"),
+ONNX_MODELS = {
+    "classifiers/cnn_classifier": lambda: models.cnn(batch="N"),
+    "classifiers/resnet_small": models.resnet,
+    "classifiers/mobilenet_v3_small": models.mobilenet_v3,
+    "nlp/bert_tiny": lambda: models.bert(layers=2, d=64, heads=4, ffn=128, vocab=200),
+    "sequence/lstm_bidirectional": lambda: models.recurrent("LSTM"),
     "detectors/yolo_head": sized_models.yolo_head,
 }
 
@@ -39,26 +50,71 @@ data: heldout.npz      # image [360, 1, 8, 8] and labels [360]
 metric: accuracy       # FP32 must match the source's accuracy; FP16 may lose 1% (configs/default.yaml)
 """
 
+BROKEN_README = """\
+# broken/: a broken model, on purpose
+
+`truncated.onnx` is a valid ONNX model (`classifiers/cnn_classifier.onnx`) with its second half
+cut off, as an interrupted download leaves it. It cannot be read, so `irforge zoo` reports it as
+an `error` row saying why, converts and validates every other model of the zoo all the same, and
+exits 3: one bad model never stops the others.
+"""
+
+
+def write_onnx(zoo: Path) -> list[Path]:
+    written = []
+    for name, build in ONNX_MODELS.items():
+        path = zoo / f"{name}.onnx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        onnx.save(build(), path)
+        written.append(path)
+    return written
+
 
 def write_digits(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     model, heldout = sized_models.digits_cnn()
     onnx.save(model, folder / "digits_cnn.onnx")
-    np.savez(folder / "heldout.npz", **heldout)
+    np.savez(folder / "heldout.npz", **heldout)  # zip entries dated 1980: the same bytes every run
     (folder / "digits_cnn.yaml").write_text(DIGITS_MANIFEST)
     return [folder / "digits_cnn.onnx", folder / "heldout.npz", folder / "digits_cnn.yaml"]
 
 
+def write_external(folder: Path) -> list[Path]:
+    """A ResNet (dynamic batch) with every initializer in one side file, as large exports are saved."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model = models.resnet(batch="N")
+    onnx.save_model(model, folder / "resnet_external.onnx", save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="resnet_external.weights", size_threshold=0)
+    return [folder / "resnet_external.onnx", folder / "resnet_external.weights"]
+
+
+def write_ir(folder: Path) -> list[Path]:
+    """The CNN classifier converted by irforge itself: an OpenVINO IR as the zoo's source model."""
+    from converter import convert_model, save_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    xml, weights = save_model(convert_model(models.cnn(batch=1)), folder / "cnn_ir.xml")
+    return [Path(xml), Path(weights)]
+
+
+def write_broken(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    whole = models.cnn(batch="N").SerializeToString()
+    (folder / "truncated.onnx").write_bytes(whole[: len(whole) // 2])
+    (folder / "README.md").write_text(BROKEN_README)
+    return [folder / "truncated.onnx", folder / "README.md"]
+
+
 def main() -> None:
-    written = []
-    for name, build in ZOO.items():
-        path = HERE / f"{name}.onnx"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        onnx.save(build(), path)
-        written.append(path)
-    written += write_digits(HERE / "digits")
-    for path in written:
-        print(f"{path.relative_to(HERE.parent)}: {path.stat().st_size:,} bytes")
+    shutil.rmtree(ZOO, ignore_errors=True)  # every file of the zoo is written below: nothing stale stays
+    written = write_onnx(ZOO)
+    written += write_digits(ZOO / "digits")
+    written += write_external(ZOO / "external")
+    written += write_ir(ZOO / "ir")
+    written += write_broken(ZOO / "broken")
+    for path in sorted(written):
+        print(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
+    print(f"total: {sum(path.stat().st_size for path in written):,} bytes")
 
 
 if __name__ == "__main__":
