@@ -8,7 +8,8 @@ not even be loaded or converted gets a single ``error`` row with empty precision
 
 `to_frame` builds the table (fixed columns and dtypes, deterministic order), `write_reports`
 writes it as CSV, Parquet, Markdown and a self-contained HTML page (see `report_html`), and
-`read_report` loads a written report back with its dtypes.
+`read_report` loads a written report back with its dtypes. Given the changes since the last run
+(`history.changes_since`), the Markdown and HTML open with them and `changes.csv` lists them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from converter.errors import InvalidModelError
-from converter.files import atomic_write_bytes
+from converter.files import atomic_write_bytes, atomic_write_text
 
 DEFAULT_TITLE = "irforge validation report"
 
@@ -55,6 +56,23 @@ REQUIRED_COLUMNS = ("model", "precision", "backend", "status")
 PRECISION_ORDER = ("source", "fp32", "fp16")
 FAILED_STATUSES = ("fail", "error")
 FILE_NAMES = {"csv": "report.csv", "parquet": "report.parquet", "md": "report.md", "html": "report.html"}
+CHANGES_FILE_NAME = "changes.csv"
+
+# "Changed since the last run" (see history.changes_since): a row per change, and how each kind
+# reads: worse (red), better (green) or neutral.
+CHANGE_COLUMNS = ("model", "precision", "backend", "change", "before", "after")
+CHANGE_TONES: dict[str, str] = {
+    "new model": "neutral",
+    "removed model": "neutral",
+    "new failure": "worse",
+    "fixed": "better",
+    "accuracy regression": "worse",
+    "top-1 regression": "worse",
+    "size regression": "worse",
+    "error regression": "worse",
+}
+CHANGES_HEADING = "Changed since the last run"
+NOTHING_CHANGED = "Nothing changed since the last run."
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -65,7 +83,7 @@ def to_frame(rows: Iterable[Mapping]) -> pd.DataFrame:
     records = [dict(row) for row in rows]
     _reject_unknown(sorted({key for record in records for key in record}))
     frame = conform(pd.DataFrame.from_records(records, columns=list(COLUMNS)))
-    return _with_size_ratio(_sorted(frame))
+    return _with_size_ratio(sort_rows(frame))
 
 
 def _reject_unknown(names: Sequence[object]) -> None:
@@ -99,7 +117,8 @@ def _as_bool(value: object) -> bool:
     return bool(value)
 
 
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+def sort_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows in report order: model, precision (source, fp32, fp16, then others), backend."""
     rank = frame["precision"].map(lambda p: PRECISION_ORDER.index(p) if p in PRECISION_ORDER else len(PRECISION_ORDER))
     keys = pd.DataFrame({"model": frame["model"], "rank": rank, "precision": frame["precision"], "backend": frame["backend"]})
     order = keys.sort_values(list(keys.columns), kind="stable").index
@@ -118,10 +137,17 @@ def _with_size_ratio(frame: pd.DataFrame) -> pd.DataFrame:
 # --- files -----------------------------------------------------------------------------------
 
 
-def write_reports(frame: pd.DataFrame, directory: Path, title: str = DEFAULT_TITLE) -> dict[str, Path]:
-    """Write report.csv, .parquet, .md and .html into `directory`, each atomically."""
+def write_reports(
+    frame: pd.DataFrame, directory: Path, title: str = DEFAULT_TITLE, changes: pd.DataFrame | None = None
+) -> dict[str, Path]:
+    """Write report.csv, .parquet, .md and .html into `directory`, each atomically.
+
+    With `changes` (even empty) the Markdown and HTML list them and changes.csv is written too;
+    without, a changes.csv already there is removed.
+    """
     _reject_unknown(list(frame.columns))  # conform() would silently drop them
     frame = conform(frame)
+    changes = None if changes is None else conform_changes(changes)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     parquet = io.BytesIO()
@@ -129,14 +155,32 @@ def write_reports(frame: pd.DataFrame, directory: Path, title: str = DEFAULT_TIT
     contents = {
         "csv": frame.to_csv(index=False, lineterminator="\n").encode(),
         "parquet": parquet.getvalue(),
-        "md": render_markdown(frame, title).encode(),
-        "html": render_html(frame, title).encode(),
+        "md": render_markdown(frame, title, changes).encode(),
+        "html": render_html(frame, title, changes).encode(),
     }
     paths = {}
     for kind, data in contents.items():
         paths[kind] = directory / FILE_NAMES[kind]
         atomic_write_bytes(paths[kind], data)
+    if changes is None:  # one left by an earlier run would read as this report's
+        (directory / CHANGES_FILE_NAME).unlink(missing_ok=True)
+    else:
+        paths["changes"] = atomic_write_text(directory / CHANGES_FILE_NAME, changes.to_csv(index=False, lineterminator="\n"))
     return paths
+
+
+def conform_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """The CHANGE_COLUMNS of a changes table, in order, as strings."""
+    missing = [name for name in CHANGE_COLUMNS if name not in changes]
+    if missing:
+        raise ValueError(f"changes without columns: {', '.join(missing)}")
+    columns = {name: _coerce(changes[name].reset_index(drop=True), "str") for name in CHANGE_COLUMNS}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(changes)))
+
+
+def change_tone(change: str) -> str:
+    """"worse", "better" or "neutral" (kinds this version does not know)."""
+    return CHANGE_TONES.get(change, "neutral")
 
 
 def read_report(path: Path) -> pd.DataFrame:
@@ -273,16 +317,21 @@ MARKDOWN_COLUMNS: dict[str, tuple[str, object]] = {
 ALWAYS_SHOWN = ("model", "precision", "backend", "status")
 
 
-def render_markdown(frame: pd.DataFrame, title: str = DEFAULT_TITLE) -> str:
-    """A GitHub-flavored Markdown report: summary line, one table, the failures with their messages."""
+def render_markdown(frame: pd.DataFrame, title: str = DEFAULT_TITLE, changes: pd.DataFrame | None = None) -> str:
+    """A GitHub-flavored Markdown report: summary line, the changes since the last run (when
+    given), one table, the failures with their messages."""
     frame = conform(frame)
     parts = [f"# {_markdown_text(title)}", summary_line(frame)]
+    if changes is not None:
+        parts.append(f"## {CHANGES_HEADING}\n\n" + _markdown_changes(conform_changes(changes)))
     if len(frame):
         table = frame.assign(bytes=variant_bytes(frame))
         shown = [name for name in MARKDOWN_COLUMNS if name in ALWAYS_SHOWN or _has_values(table[name])]
         header = [MARKDOWN_COLUMNS[name][0] for name in shown]
         cells = [[_markdown_cell(row, MARKDOWN_COLUMNS[name][1]) for name in shown] for row in table.itertuples()]
         right = {index for index, name in enumerate(shown) if COLUMNS.get(name, "Int64") != "str"}
+        if changes is not None:  # the table would read as part of the changes section
+            parts.append("## Results")
         parts.append(markdown_table(header, cells, right))
         parts.append("## Failures\n\n" + _markdown_failures(frame))
     return "\n\n".join(parts) + "\n"
@@ -314,6 +363,18 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], right_a
     return "\n".join([line(header), line(rule)] + [line(row) for row in rows])
 
 
+def _markdown_changes(changes: pd.DataFrame) -> str:
+    """A table of the changes; GFM has no colours, so changes for the worse are bold like failures."""
+    if changes.empty:
+        return NOTHING_CHANGED
+    rows = []
+    for row in changes.itertuples():
+        change = f"**{row.change}**" if change_tone(row.change) == "worse" else row.change
+        cells = [row.model, variant_label(row.precision, row.backend), change, row.before or "—", row.after or "—"]
+        rows.append([_markdown_text(cell).replace("|", "\\|") for cell in cells])
+    return markdown_table(["model", "variant", "change", "before", "after"], rows)
+
+
 def _markdown_failures(frame: pd.DataFrame) -> str:
     failed = frame[frame["status"].isin(FAILED_STATUSES)]
     if failed.empty:
@@ -328,8 +389,8 @@ def _markdown_failures(frame: pd.DataFrame) -> str:
 # --- html ------------------------------------------------------------------------------------
 
 
-def render_html(frame: pd.DataFrame, title: str = DEFAULT_TITLE) -> str:
+def render_html(frame: pd.DataFrame, title: str = DEFAULT_TITLE, changes: pd.DataFrame | None = None) -> str:
     """One self-contained HTML page with inline SVG charts (see `report_html`)."""
     from converter.validate import report_html  # it imports this module's helpers: no cycle at import
 
-    return report_html.render_html(frame, title)
+    return report_html.render_html(frame, title, changes)

@@ -16,11 +16,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 from converter.validate.report import (
+    CHANGES_HEADING,
     COLUMNS,
     DEFAULT_TITLE,
     FAILED_STATUSES,
+    NOTHING_CHANGED,
     PRECISION_ORDER,
+    change_tone,
     conform,
+    conform_changes,
     format_bytes,
     format_cosine,
     format_number,
@@ -45,9 +49,11 @@ def _short(text: str, limit: int = LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_html(frame: pd.DataFrame, title: str = DEFAULT_TITLE) -> str:
+def render_html(frame: pd.DataFrame, title: str = DEFAULT_TITLE, changes: pd.DataFrame | None = None) -> str:
     frame = conform(frame)
     sections = [_summary_strip(frame)]
+    if changes is not None:
+        sections.append(_section("changes", CHANGES_HEADING, _changes_table(conform_changes(changes))))
     if frame.empty:
         sections.append('<p class="empty">No models in this report.</p>')
     else:
@@ -89,6 +95,25 @@ def _summary_strip(frame: pd.DataFrame) -> str:
         for kind, label, count in cards
     )
     return f'<section id="summary" class="summary">{items}</section>'
+
+
+def _changes_table(changes: pd.DataFrame) -> str:
+    """One line per change, red for the worse, green for the better (a fix), plain otherwise."""
+    if changes.empty:
+        return f'<p class="nothing">{_e(NOTHING_CHANGED)}</p>'
+    lines = []
+    for row in changes.itertuples():
+        cells = [
+            f'<td class="text">{_e(row.model)}</td>',
+            f'<td class="text">{_e(variant_label(row.precision, row.backend))}</td>',
+            f'<td class="kind">{_e(row.change)}</td>',
+            f'<td class="num">{_e(row.before or "—")}</td>',
+            '<td class="arrow">→</td>',
+            f'<td class="num">{_e(row.after or "—")}</td>',
+        ]
+        lines.append(f'<tr class="{change_tone(row.change)}">{"".join(cells)}</tr>')
+    header = "<th>model</th><th>variant</th><th>change</th><th>before</th><th></th><th>after</th>"
+    return f'<table class="changes"><thead><tr>{header}</tr></thead><tbody>{"".join(lines)}</tbody></table>'
 
 
 def _grid_key(row: object) -> str:
@@ -451,6 +476,14 @@ svg .span{stroke:#afb8c1;stroke-width:2}
 .results td.text{white-space:nowrap}.results td.message{white-space:normal;min-width:320px;overflow-wrap:anywhere}
 .results tr.failed td{background:var(--fail-bg)}.results tr.error td{background:var(--error-bg)}
 .results tr.reference td{color:var(--ref)}
+.changes{font-size:13px}.changes th{text-align:left;color:var(--muted);font-weight:600;font-size:12px;padding:4px 10px}
+.changes td{padding:4px 10px;border-bottom:1px solid #fff;white-space:nowrap}
+.changes td.num{text-align:right;font-variant-numeric:tabular-nums}.changes td.arrow{color:var(--muted);padding:4px 0}
+.changes td.kind{font-weight:600}
+.changes tr.worse td{background:var(--fail-bg)}.changes tr.worse td.kind{color:var(--fail)}
+.changes tr.better td{background:var(--pass-bg)}.changes tr.better td.kind{color:var(--pass)}
+.changes tr.neutral td{background:#f6f8fa}
+.nothing{color:var(--muted)}
 """
 
 # Click a header to sort by it; numbers compare as numbers, empty cells go last.
