@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 
-def irforge(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def irforge(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "converter.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
+        [sys.executable, "-m", "converter.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
     )
 
 

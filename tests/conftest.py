@@ -47,3 +47,23 @@ def check_onnx(tmp_path: Path):
         return check_onnx_model(model, tmp_path, inputs, **kwargs)
 
     return check
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory):
+    """A real temporary Prefect API for flow tests and `irforge zoo` subprocesses (one per session:
+    it takes ~20 s to start). Subprocesses reach it through PREFECT_API_URL (see `prefect_env`)."""
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def prefect_env(prefect_api: str) -> dict[str, str]:
+    """The environment for an `irforge zoo` subprocess that reports to the session's Prefect API."""
+    return {**os.environ, "PREFECT_API_URL": prefect_api}

@@ -86,18 +86,23 @@ def report(
     output_dir: Annotated[Optional[Path], typer.Option("--output-dir", "-o", help="Where report.md and report.html go (default: beside the table).")] = None,
     title: Annotated[str, typer.Option("--title", help="The report's title.")] = "irforge validation report",
 ) -> None:
-    """Re-render report.md and report.html from a saved report table."""
+    """Re-render report.md and report.html from a saved report table (and its changes.csv, if any)."""
+    import pandas as pd
+
     from converter import ConverterError
     from converter.files import atomic_write_text
-    from converter.validate.report import read_report, render_html, render_markdown
+    from converter.validate.report import CHANGES_FILE_NAME, conform_changes, read_report, render_html, render_markdown
 
     try:
         frame = read_report(table)
-        target = output_dir or (table if table.is_dir() else table.parent)
+        folder = table if table.is_dir() else table.parent
+        changes_file = folder / CHANGES_FILE_NAME
+        changes = conform_changes(pd.read_csv(changes_file, dtype=str, keep_default_na=False)) if changes_file.is_file() else None
+        target = output_dir or folder
         check_output_dir(target)
         target.mkdir(parents=True, exist_ok=True)
-        markdown = atomic_write_text(target / "report.md", render_markdown(frame, title))
-        html = atomic_write_text(target / "report.html", render_html(frame, title))
+        markdown = atomic_write_text(target / "report.md", render_markdown(frame, title, changes=changes))
+        html = atomic_write_text(target / "report.html", render_html(frame, title, changes=changes))
     except ConverterError as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
     except Exception as error:

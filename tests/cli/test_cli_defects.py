@@ -33,15 +33,15 @@ def test_zoo_output_dir_that_is_a_file(tmp_path: Path) -> None:
     assert existing.read_text() == "not a folder"
 
 
-def test_zoo_keeps_the_relative_folder_of_each_model(tmp_path: Path) -> None:
+def test_zoo_keeps_the_relative_folder_of_each_model(tmp_path: Path, prefect_env: dict[str, str]) -> None:
     _model(tmp_path / "zoo" / "a" / "net.onnx")
     _model(tmp_path / "zoo" / "b" / "net.onnx", tiny_add_relu(batch=1))
-    result = irforge("zoo", tmp_path / "zoo", "-o", tmp_path / "out")
+    result = irforge("zoo", tmp_path / "zoo", "-o", tmp_path / "out", env=prefect_env)
     assert result.returncode == 0, result.stdout + result.stderr
     first = (tmp_path / "out" / "a" / "net" / "FP32" / "net.xml").read_text()
     second = (tmp_path / "out" / "b" / "net" / "FP32" / "net.xml").read_text()
     assert first != second  # two IRs, neither overwritten by the other
-    report = (tmp_path / "out" / "report.csv").read_text()
+    report = (tmp_path / "out" / "reports" / "latest" / "report.csv").read_text()
     assert "a/net," in report and "b/net," in report
 
 
