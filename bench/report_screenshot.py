@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "validate")]
 
-from test_report import CHROMIUM, CHROMIUM_FLAGS, sample_rows  # noqa: E402
+from browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from test_report import sample_rows  # noqa: E402
 
 
 def screenshot(page: Path, png: Path, profile: Path, size: str = "1280,2000") -> None:

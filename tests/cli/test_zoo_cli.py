@@ -2,30 +2,61 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pandas as pd
 
+from browser import load_in_chromium
 from cli_support import irforge
 from models import tiny_add_relu, with_unknown_ops
 
 
-def test_bundled_example_zoo(tmp_path: Path, prefect_env: dict[str, str]) -> None:
-    """With no ZOO_DIR: the example zoo, every format irforge reads, one model broken on purpose."""
-    result = irforge("zoo", "-o", tmp_path / "out", env=prefect_env, cwd=tmp_path)
-    assert result.returncode == 3, result.stdout + result.stderr  # the broken model, and only it
-    assert "of 10 models passed" in result.stdout and "9 of 10" in result.stdout
-    assert "reports/latest" in result.stdout
+def _in_a_terminal(command: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) -> tuple[int, str]:
+    """Run `command` with a pseudo-terminal as stdout and stderr (as a person would see it)."""
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary, env={**env, "COLUMNS": "100"}, cwd=cwd)
+    os.close(secondary)
+    output = bytearray()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif process.poll() is not None:
+            break
+    os.close(main)
+    return process.wait(timeout=30), output.decode(errors="replace")
+
+
+def test_bundled_example_zoo_in_a_terminal(tmp_path: Path, prefect_env: dict[str, str]) -> None:
+    """The README's first command after the install: with no ZOO_DIR, the example zoo (every format
+    irforge reads, one model broken on purpose), a progress display, and where the report is."""
+    code, screen = _in_a_terminal([sys.executable, "-m", "converter.cli", "zoo", "-o", "out"], prefect_env, tmp_path)
+    assert code == 3, screen  # the broken model, and only it
+    assert "━" in screen and ("converting" in screen or "validating" in screen), screen  # the progress bar and a stage
+    assert "9 of 10 models passed" in screen and "reports/latest" in screen, screen
     frame = pd.read_parquet(tmp_path / "out" / "reports" / "latest" / "report.parquet")
-    failed = frame[frame["status"].isin(["fail", "error"])]
-    assert set(failed["model"]) == {"broken/truncated"}
-    models = set(frame["model"])
-    assert {"digits/digits_cnn", "external/resnet_external", "ir/cnn_ir", "detectors/yolo_head"} <= models
+    assert set(frame.loc[frame["status"].isin(["fail", "error"]), "model"]) == {"broken/truncated"}
+    assert {"digits/digits_cnn", "external/resnet_external", "ir/cnn_ir", "detectors/yolo_head"} <= set(frame["model"])
     digits = frame[frame["model"] == "digits/digits_cnn"]
     assert (digits["samples"] == 360).all() and (digits["accuracy"] > 0.95).all()
     assert (tmp_path / "out" / "detectors" / "yolo_head" / "FP16" / "yolo_head.xml").is_file()
+    dom, messages = load_in_chromium(tmp_path / "out" / "reports" / "latest" / "report.html", tmp_path)
+    assert not messages and "digits/digits_cnn" in dom and "broken/truncated" in dom
 
 
 def test_bad_models_become_rows_and_the_rest_finish(tmp_path: Path, prefect_env: dict[str, str]) -> None:

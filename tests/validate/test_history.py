@@ -12,7 +12,8 @@ import sqlalchemy
 from converter.errors import ConverterError
 from converter.validate.history import History, changes_since, open_history, utc_timestamp
 from converter.validate.report import CHANGE_COLUMNS, COLUMNS, read_report, render_html, render_markdown, to_frame, write_reports
-from test_report import CLICK_EVERY_HEADER, load_in_chromium, sample_frame, sample_rows
+from browser import load_in_chromium
+from test_report import CLICK_EVERY_HEADER, sample_frame, sample_rows
 
 FIRST, SECOND = "2026-11-03T10:00:00Z", "2026-11-04T10:00:00Z"
 

@@ -6,13 +6,13 @@ import html
 import os
 import re
 import stat
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from browser import load_in_chromium
 from converter.errors import InvalidModelError
 from converter.files import current_umask
 from converter.validate.report import (
@@ -25,7 +25,6 @@ from converter.validate.report import (
     write_reports,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 BROKEN_MESSAGE = "fp16/openvino: output 'logits': max_rel 0.53 > 0.01"
 
 
@@ -234,27 +233,10 @@ def edge_case_frame() -> pd.DataFrame:
 
 # --- real headless Chromium ------------------------------------------------------------------
 
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--enable-logging=stderr", "--v=0",  # console messages go to stderr as INFO:CONSOLE lines
-]
-CONSOLE_LINE = re.compile(r":CONSOLE[(:]\d*[)\]]? ?(.*)")
 CLICK_EVERY_HEADER = """<script>
 document.querySelectorAll("table.sortable th").forEach(function (th) { th.click(); th.click(); });
 document.body.setAttribute("data-clicked", document.querySelectorAll("th[aria-sort]").length);
 </script>"""
-
-
-def load_in_chromium(page: Path, tmp_path: Path) -> tuple[str, list[str]]:
-    """The DOM after load and every console message (log, error, uncaught exception) of the page."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run `apt-get install -y chromium` (CI installs it)"
-    command = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}",
-               "--dump-dom", page.resolve().as_uri()]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr[-3000:]
-    messages = [match.group(1) for match in map(CONSOLE_LINE.search, result.stderr.splitlines()) if match]
-    return result.stdout, messages
 
 
 def test_console_check_catches_errors_and_exceptions(tmp_path: Path):
