@@ -10,14 +10,17 @@ import sys
 
 from converter.cli.app import app
 from converter.cli.convert import convert, info
+from converter.cli.server import serve, server_app
 from converter.cli.validate import report, validate
 from converter.cli.zoo import zoo
 
 app.command()(convert)
 app.command()(validate)
 app.command()(zoo)
+app.command()(serve)
 app.command()(report)
 app.command()(info)
+app.add_typer(server_app, name="server")
 
 
 def main() -> None:  # pragma: no cover - console entry point wrapper
