@@ -169,10 +169,13 @@ def _submit(directory: Path, output_dir: Path) -> int:
     if url is None:
         raise fail("--submit needs a Prefect server with the nightly deployment: start one with `irforge server start` and `irforge serve`", EXIT_BAD_INPUT)
     from flows.nightly import submit_run
-    from flows.server import flow_run_url
+    from flows.server import ServerError, flow_run_url
 
-    run_id = submit_run(parameters={"zoo_dir": str(directory.resolve()), "out_dir": str(output_dir.resolve())})
-    stdout.print(f"submitted flow run {run_id}: {flow_run_url(run_id, url)}", highlight=False)
+    try:
+        run_id = submit_run(parameters={"zoo_dir": str(directory.resolve()), "out_dir": str(output_dir.resolve())})
+    except ServerError as error:
+        raise fail(str(error), EXIT_BAD_INPUT) from None
+    stdout.print(f"submitted flow run {run_id}: {flow_run_url(run_id, url)}", highlight=False, soft_wrap=True)
     return 0
 
 
