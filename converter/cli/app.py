@@ -8,15 +8,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-app = typer.Typer(
-    name="irforge",
-    help="Convert trained models (ONNX) to OpenVINO IR v11, optimized and validated.",
+TYPER_SETTINGS = dict(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     # Plain Click help: Typer's rich help prints `<bool>` after every flag, as if it took a value.
     rich_markup_mode=None,
 )
+app = typer.Typer(name="irforge", help="Convert trained models (ONNX) to OpenVINO IR v11, optimized and validated.", **TYPER_SETTINGS)
 console = Console(stderr=True)
 stdout = Console()
 

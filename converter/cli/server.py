@@ -12,20 +12,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from converter.cli.app import EXIT_BAD_INPUT, EXIT_INTERNAL, check_output_dir, console, fail, internal_error, stdout
+from converter.cli.app import TYPER_SETTINGS, EXIT_BAD_INPUT, EXIT_INTERNAL, check_output_dir, console, fail, internal_error, stdout
 from converter.cli.validate import BACKEND_CHOICES
 
 DEFAULT_PORT = 4200  # Prefect's own default, as in flows.server
 DEFAULT_CRON = "0 2 * * *"
 
-server_app = typer.Typer(
-    name="server",
-    help="A local Prefect server (127.0.0.1) for zoo runs and the nightly schedule.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+server_app = typer.Typer(name="server", help="A local Prefect server (127.0.0.1) for zoo runs and the nightly schedule.", **TYPER_SETTINGS)
 
 PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port of the local server on 127.0.0.1.")]
 
