@@ -151,11 +151,9 @@ def _quiet_prefect() -> None:
 def _prefect_api() -> str | None:
     """The Prefect API this run reports to: PREFECT_API_URL, else `irforge server start`'s, else None
     (Prefect starts a temporary server; say once how to keep one running)."""
-    try:
-        from flows.server import resolve_api_url, use_api_url
-    except ImportError:  # pragma: no cover - flows.server is part of irforge
-        return os.environ.get("PREFECT_API_URL")
-    url, origin = resolve_api_url()
+    from flows.server import resolve_api_url, use_api_url
+
+    url, _ = resolve_api_url()
     if url is not None:
         use_api_url(url)
         return url
