@@ -1,0 +1,1 @@
+"""The TensorFlow frontend (placeholder while it is built)."""
