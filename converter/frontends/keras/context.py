@@ -49,6 +49,7 @@ class Layer:
     keras_major: int = 3
     call_kwargs: dict[str, Any] = field(default_factory=dict)
     convert_inner: Callable[[dict[str, Any], list[Value], Weights, str], list[Value]] | None = None
+    twins: Any = None  # layout.ChannelsFirstTwins of the conversion: NCHW twins of NHWC values
 
     def variables(self, *names: str | None) -> list[np.ndarray]:
         """The layer's variables in its variable order; `names` (None for an absent one) say what is expected."""

@@ -17,6 +17,7 @@ from typing import Any
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
 from converter.frontends.keras.context import Handler, Layer, Unsupported, check_dtype, dtype_policy, handler_config
 from converter.frontends.keras.files import KerasFile, Weights
+from converter.frontends.keras.layout import REWRITES, ChannelsFirstTwins
 from converter.ir.graph import Graph, Node, Value
 from converter.ir.types import ElementType, Shape
 from converter.ops.core import parameter
@@ -70,7 +71,7 @@ def handler_key(layer: dict[str, Any], handlers: dict[str, Handler]) -> str:
     """The handler table key: the class for Keras layers, `ops.<Class>` for Keras ops; custom classes keep their own name."""
     class_name = str(layer.get("class_name"))
     module = str(layer.get("module") or "keras")
-    if module.startswith("keras.src.ops"):
+    if module.startswith("keras.src.ops") or (layer.get("module") is None and _looks_like_op(layer, handlers)):
         return OPS_PREFIX + class_name
     builtin = module == "keras" or module.startswith("keras.") or module.startswith("tf_keras")
     registered = layer.get("registered_name")
@@ -78,6 +79,17 @@ def handler_key(layer: dict[str, Any], handlers: dict[str, Handler]) -> str:
         return class_name
     custom = str(registered or f"{module}.{class_name}")
     return custom if class_name in handlers else class_name
+
+
+def _looks_like_op(layer: dict[str, Any], handlers: dict[str, Handler]) -> bool:
+    """Legacy .h5 configs drop `module`: an op's config has neither `trainable` nor `dtype`, a layer's has both."""
+    config = layer.get("config")
+    return (
+        isinstance(config, dict)
+        and "trainable" not in config
+        and "dtype" not in config
+        and OPS_PREFIX + str(layer.get("class_name")) in handlers
+    )
 
 
 def find_unsupported(model: dict[str, Any], handlers: dict[str, Handler], prefix: str = "") -> dict[str, list[str]]:
@@ -111,6 +123,7 @@ class KerasModelConverter:
         self.file = file
         self.source = str(file.path)
         self.handlers = handlers
+        self.twins = ChannelsFirstTwins()
 
     def convert(self) -> Graph:
         top = self.file.config
@@ -243,9 +256,10 @@ class KerasModelConverter:
 
     def _inbound_node(self, layer: dict[str, Any], index: int, prefix: str) -> tuple[list[Any], dict[str, Any]]:
         nodes = layer.get("inbound_nodes") or []
-        if not 0 <= index < len(nodes):
+        position = index - self._first_call_index(layer)
+        if not 0 <= position < len(nodes):
             raise InvalidModelError(f"{self.source}: layer {prefix}{layer_name(layer)} has no call #{index} (it has {len(nodes)})")
-        node = nodes[index]
+        node = nodes[position]
         if isinstance(node, dict):  # Keras 3
             return [_tensor_refs(a) for a in node.get("args", [])], {k: _tensor_refs(v) for k, v in (node.get("kwargs") or {}).items()}
         if isinstance(node, list) and node and all(isinstance(e, list) and len(e) >= 3 for e in node):  # Keras 2
@@ -253,6 +267,17 @@ class KerasModelConverter:
             kwargs = node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
             return ([refs] if len(refs) > 1 else refs), {k: _keras2_kwarg(v) for k, v in kwargs.items()}
         raise InvalidModelError(f"{self.source}: layer {prefix}{layer_name(layer)} has an unreadable inbound node {node!r}")
+
+    def _first_call_index(self, layer: dict[str, Any]) -> int:
+        """Keras numbers a nested Functional model's calls from 1: its node 0 links its own inputs to outputs.
+
+        tf.keras 2 Sequential models are Functional subclasses; Keras 3 ones are not.
+        """
+        if not is_model(layer):
+            return 0
+        if layer.get("class_name") == "Sequential":
+            return 1 if self.file.keras_major < 3 else 0
+        return 1
 
     def _bind(self, structure: Any, produced: dict[tuple[str, int], list[Value]]) -> Any:
         if isinstance(structure, TensorRef):
@@ -279,12 +304,15 @@ class KerasModelConverter:
         class_name = str(layer.get("class_name"))
         config = dict(layer.get("config") or {})
         is_op = key.startswith(OPS_PREFIX)
-        context = Layer(self.source, qualified, class_name, weights.child(name), self.file.keras_major, dict(kwargs), self._inner_converter(weights))
+        context = Layer(self.source, qualified, class_name, weights.child(name), self.file.keras_major, dict(kwargs),
+                        self._inner_converter(weights), self.twins)
         try:
             if not is_op:
                 check_dtype(config)
             positional = list(args) if is_op else _layer_inputs(args)
-            result = handler(context, *positional, **handler_config(handler, config))
+            result = self._call_channels_first(context, handler, key, positional, config)
+            if result is None:
+                result = handler(context, *positional, **handler_config(handler, config))
             _check_leftover_call_kwargs(context)
         except Unsupported as error:
             raise NodeConversionError(self.source, qualified, class_name, str(error)) from None
@@ -297,6 +325,22 @@ class KerasModelConverter:
             if not value.producer.name and value.producer.op.type not in ("Parameter", "Const"):
                 value.producer.name = qualified if len(outputs) == 1 else f"{qualified}:{index}"
         return outputs
+
+    def _call_channels_first(self, context: Layer, handler: Handler, key: str, inputs: list[Any], config: dict[str, Any]) -> list[Value] | None:
+        """Run a layout-indifferent layer on the NCHW twins of its inputs (see layout.py), or None."""
+        rewrite = REWRITES.get(key)
+        if rewrite is None or not inputs or not all(isinstance(x, Value) for x in inputs):
+            return None
+        ranks = {x.shape.rank for x in inputs}
+        if len(ranks) != 1 or None in ranks or min(ranks) < 3 or all(self.twins.twin(x) is None for x in inputs):  # type: ignore[type-var]
+            return None
+        rewritten = rewrite(config, ranks.pop())  # type: ignore[arg-type]
+        if rewritten is None:
+            return None
+        channels_first_config, keeps_layout = rewritten
+        result = handler(context, *[self.twins.to_first(x) for x in inputs], **handler_config(handler, channels_first_config))
+        outputs = list(result) if isinstance(result, (list, tuple)) else [result]
+        return [self.twins.to_last(y) for y in outputs] if keeps_layout else outputs
 
     def _inner_converter(self, weights: Weights):
         def convert_inner(config: dict[str, Any], inputs: list[Value], inner_weights: Weights, qualified: str) -> list[Value]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from converter.frontends.keras.context import Handler
-from converter.frontends.keras.layers import activation, conv, core, merging, normalization, pooling, reshaping
+from converter.frontends.keras.layers import activation, conv, core, merging, normalization, ops, pooling, reshaping
 
-FAMILIES = (core, activation, conv, pooling, normalization, merging, reshaping)
+FAMILIES = (core, activation, conv, pooling, normalization, merging, reshaping, ops)
 
 
 def _collect() -> dict[str, Handler]:

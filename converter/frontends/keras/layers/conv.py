@@ -14,7 +14,7 @@ import numpy as np
 
 from converter.frontends.keras.context import Layer, Unsupported, per_axis
 from converter.frontends.keras.layers.activation import apply_activation
-from converter.frontends.keras.layers.common import along_axis, channels_last, rank_of, to_channels_first, to_channels_last
+from converter.frontends.keras.layers.common import along_axis, channels_last, rank_of
 from converter.ir.graph import Value
 from converter.ops import conv as ops
 from converter.ops import elementwise as ew
@@ -36,7 +36,8 @@ def _window(padding: str, kernel: tuple[int, ...], dilation: tuple[int, ...], ca
 class ConvSpec:
     """The window attributes every convolution layer has, checked once."""
 
-    def __init__(self, x: Value, spatial: int, kernel_size: Any, strides: Any, dilation_rate: Any, data_format: str | None):
+    def __init__(self, layer: Layer, x: Value, spatial: int, kernel_size: Any, strides: Any, dilation_rate: Any, data_format: str | None):
+        self.layer = layer
         if rank_of(x) != spatial + 2:
             raise Unsupported(f"expects a rank-{spatial + 2} input, got rank {rank_of(x)}")
         self.spatial = spatial
@@ -46,10 +47,10 @@ class ConvSpec:
         self.last = channels_last(data_format)
 
     def to_ir(self, x: Value) -> Value:
-        return to_channels_first(x) if self.last else x
+        return self.layer.twins.to_first(x) if self.last else x
 
     def from_ir(self, y: Value) -> Value:
-        return to_channels_last(y) if self.last else y
+        return self.layer.twins.to_last(y) if self.last else y
 
 
 def _hwio_to_oihw(kernel: np.ndarray) -> np.ndarray:
@@ -77,7 +78,7 @@ def _convolve(spec: ConvSpec, x: Value, weights: np.ndarray, groups: int, paddin
 
 def _conv(layer: Layer, x: Value, spatial: int, filters: int, kernel_size: Any, strides: Any, padding: str,
           data_format: str | None, dilation_rate: Any, groups: int, activation: Any, use_bias: bool) -> Value:
-    spec = ConvSpec(x, spatial, kernel_size, strides, dilation_rate, data_format)
+    spec = ConvSpec(layer, x, spatial, kernel_size, strides, dilation_rate, data_format)
     kernel, *rest = layer.variables("kernel", "bias" if use_bias else None)
     if kernel.shape[:spatial] != spec.kernel or kernel.shape[-1] != filters:
         raise Unsupported(f"kernel shape {kernel.shape} does not match kernel_size {spec.kernel} and {filters} filters")
@@ -120,7 +121,7 @@ def _depthwise(spec: ConvSpec, x: Value, kernel: np.ndarray, depth_multiplier: i
 
 def _depthwise_layer(layer: Layer, x: Value, spatial: int, kernel_size: Any, strides: Any, padding: str, depth_multiplier: int,
                      data_format: str | None, dilation_rate: Any, activation: Any, use_bias: bool) -> Value:
-    spec = ConvSpec(x, spatial, kernel_size, strides, dilation_rate, data_format)
+    spec = ConvSpec(layer, x, spatial, kernel_size, strides, dilation_rate, data_format)
     kernel, *rest = layer.variables("kernel", "bias" if use_bias else None)
     y = _depthwise(spec, spec.to_ir(x), kernel, depth_multiplier, padding)
     return apply_activation(layer, spec.from_ir(_bias(y, rest[0] if rest else None)), activation)
@@ -140,7 +141,7 @@ def DepthwiseConv2D(layer: Layer, x: Value, *, kernel_size: Any, strides: Any = 
 
 def _separable(layer: Layer, x: Value, spatial: int, filters: int, kernel_size: Any, strides: Any, padding: str,
                data_format: str | None, dilation_rate: Any, depth_multiplier: int, activation: Any, use_bias: bool) -> Value:
-    spec = ConvSpec(x, spatial, kernel_size, strides, dilation_rate, data_format)
+    spec = ConvSpec(layer, x, spatial, kernel_size, strides, dilation_rate, data_format)
     depthwise, pointwise, *rest = layer.variables("depthwise_kernel", "pointwise_kernel", "bias" if use_bias else None)
     y = _depthwise(spec, spec.to_ir(x), depthwise, depth_multiplier, padding)
     if pointwise.shape[:spatial] != (1,) * spatial or pointwise.shape[-1] != filters:
@@ -190,7 +191,7 @@ def _transpose_window(kernel: int, stride: int, dilation: int, padding: str, out
 
 def _conv_transpose(layer: Layer, x: Value, spatial: int, filters: int, kernel_size: Any, strides: Any, padding: str,
                     output_padding: Any, data_format: str | None, dilation_rate: Any, activation: Any, use_bias: bool) -> Value:
-    spec = ConvSpec(x, spatial, kernel_size, strides, dilation_rate, data_format)
+    spec = ConvSpec(layer, x, spatial, kernel_size, strides, dilation_rate, data_format)
     kernel, *rest = layer.variables("kernel", "bias" if use_bias else None)
     if kernel.shape[:spatial] != spec.kernel or kernel.shape[spatial] != filters:
         raise Unsupported(f"kernel shape {kernel.shape} does not match kernel_size {spec.kernel} and {filters} filters")

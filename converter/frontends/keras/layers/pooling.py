@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from converter.frontends.keras.context import Layer, Unsupported, per_axis
-from converter.frontends.keras.layers.common import channels_last, int64s, rank_of, to_channels_first, to_channels_last
+from converter.frontends.keras.layers.common import channels_last, int64s, rank_of
 from converter.ir.graph import Value
 from converter.ops import pooling as ops
 from converter.ops.reduction import ReduceMax, ReduceMean
@@ -21,14 +21,14 @@ def _pool(layer: Layer, x: Value, spatial: int, pool_size: Any, strides: Any, pa
     kernel = per_axis(pool_size, spatial, "pool_size")
     steps = kernel if strides is None else per_axis(strides, spatial, "strides")
     last = channels_last(data_format)
-    data = to_channels_first(x) if last else x
+    data = layer.twins.to_first(x) if last else x
     zeros = (0,) * spatial
     attrs = dict(strides=steps, pads_begin=zeros, pads_end=zeros, kernel=kernel, auto_pad=PADDINGS[padding])
     if average:  # TensorFlow's SAME average divides by the window's count inside the input
         y = ops.AvgPool1(data, **attrs, **{"exclude-pad": True})
     else:
         y = ops.MaxPool8.node(data, dilations=(1,) * spatial, **attrs).outputs[0]
-    return to_channels_last(y) if last else y
+    return layer.twins.to_last(y) if last else y
 
 
 def MaxPooling1D(layer: Layer, x: Value, *, pool_size: Any = 2, strides: Any = None, padding: str = "valid", data_format: str | None = None) -> Value:
