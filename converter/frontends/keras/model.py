@@ -75,6 +75,8 @@ def handler_key(layer: dict[str, Any], handlers: dict[str, Handler]) -> str:
         return OPS_PREFIX + class_name
     builtin = module == "keras" or module.startswith("keras.") or module.startswith("tf_keras")
     registered = layer.get("registered_name")
+    if ">" in class_name:  # legacy .h5 spells a registered custom class "package>Class"
+        registered, class_name, builtin = class_name, class_name.split(">")[-1], False
     if builtin and registered in (None, class_name):
         return class_name
     custom = str(registered or f"{module}.{class_name}")
