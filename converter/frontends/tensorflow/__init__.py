@@ -1,7 +1,9 @@
-"""The TensorFlow frontend: frozen GraphDefs (`.pb`, `.pbtxt`) → IR graph, without TensorFlow.
+"""The TensorFlow frontend: frozen GraphDefs (`.pb`, `.pbtxt`) and SavedModel directories → IR
+graph, without TensorFlow.
 
-The protobuf schemas are built in `protos.py`, tensor bundles are read by `bundle.py`;
-TensorFlow itself is never imported (it is the reference runtime in tests and validation).
+The protobuf schemas are built in `protos.py`, tensor bundles are read by `bundle.py`,
+SavedModels by `saved_model.py`; TensorFlow itself is never imported (it is the reference
+runtime in tests and validation).
 """
 
 from __future__ import annotations
@@ -60,3 +62,10 @@ def convert_graphdef(
     graph_def, source = load_graphdef(path_or_bytes)
     name = Path(source).stem if not source.startswith("<") else "model"
     return convert_graph_def(graph_def, source, HANDLERS, inputs, outputs, name=name)
+
+
+def convert_saved_model(path: str | os.PathLike[str], signature: str | None = None, tags: tuple[str, ...] = ("serve",)) -> Graph:
+    """A SavedModel directory's signature (default `serving_default`) as an IR graph (see saved_model.py)."""
+    from converter.frontends.tensorflow.saved_model import convert_saved_model as convert
+
+    return convert(path, signature, tags)

@@ -9,14 +9,20 @@ other attribute the handler does not name is reported, not ignored.
 
 Node inputs are `name` or `name:index` (`^name` control inputs are ignored); the graph's
 outputs are the names given, or the nodes nobody reads. Only nodes the outputs need are
-converted, so training and saving branches of a frozen graph do not matter.
+converted, so training and saving branches of a graph do not matter.
+
+Functions of the graph's library (TF2 graphs call them through (Stateful)PartitionedCall)
+are inlined: each call converts the nodes of the function body its results need, in a
+scope of its own. Inside a function, an input is an argument name or
+`node:output_arg:index`, where output_arg names one of the op's outputs (a list for some
+ops): the op definitions (`op_defs`, a MetaGraph's stripped op list) give their order.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,33 +32,146 @@ from converter.frontends.tensorflow.protos import DataType
 from converter.frontends.tensorflow.tensors import Unsupported, element_type, ir_shape, tensor_array
 from converter.ir.graph import Graph, Node, Value
 from converter.ir.types import ElementType, Shape
-from converter.ops.core import parameter
+from converter.ops.core import const, parameter
 
 Handler = Callable[..., "Value | Sequence[Value | None] | None"]
 
 # Nodes that are never a graph output even when nobody reads them.
 NOT_OUTPUTS = {"NoOp", "Assert", "Const", "Placeholder", "PlaceholderWithDefault"}
+CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
+
+# Output arguments of supported ops with more than one, for graphs without op definitions.
+OUTPUT_ARGS = {
+    "FusedBatchNorm": ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"),
+    "FusedBatchNormV2": ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"),
+    "FusedBatchNormV3": ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"),
+}
+
+
+class Scope:
+    """One body being converted, the graph or one call of a function: its nodes and the values they produced."""
+
+    def __init__(self, nodes: dict[str, Any], prefix: str = "", function: Any = None):
+        self.nodes = nodes
+        self.prefix = prefix
+        self.function = function
+        self.arguments = {arg.name for arg in function.signature.input_arg} if function is not None else set()
+        self.values: dict[str, list[Value | None]] = {}
 
 
 class TFContext:
-    """What a handler may look at: the node being converted, and how to declare a graph input."""
+    """What a handler may look at: the node being converted, variables, and how to declare a graph input or call a function."""
 
-    def __init__(self, source: str, handlers: dict[str, Handler]):
+    def __init__(
+        self,
+        source: str,
+        handlers: dict[str, Handler],
+        library: Mapping[str, Any] | None = None,
+        op_defs: Mapping[str, Any] | None = None,
+        variables: Mapping[str, np.ndarray] | None = None,
+    ):
         self.source = source
         self.handlers = handlers
-        self.values: dict[str, list[Value | None]] = {}
+        self.library = dict(library or {})
+        self.op_defs = dict(op_defs or {})
+        self.variables = variables if variables is not None else {}
         self.parameters: dict[str, Node] = {}
+        self.function_orders: dict[str, list[Any]] = {}
         self.node: Any = None
+        self.scope = Scope({})
 
     @property
     def node_name(self) -> str:
-        return self.node.name
+        return self.scope.prefix + self.node.name
 
     def parameter(self, element_type: ElementType, shape: Shape) -> Value:
         """A graph input named after the current node."""
         node = parameter(self.node.name, element_type, shape)
         self.parameters[self.node.name] = node
         return node.outputs[0]
+
+    def variable(self) -> Value:
+        """The value of the variable the current node holds (VarHandleOp, VariableV2), as a constant."""
+        if self.node.name not in self.variables or self.scope.function is not None:
+            raise Unsupported("no value for this variable in the model's variables")
+        return const(self.variables[self.node.name], name=self.node_name)
+
+    def call_function(self, name: str, args: Sequence[Value]) -> list[Value | None]:
+        """Inline one call of a library function: its results, in signature order."""
+        function = self.library.get(name)
+        if function is None:
+            raise InvalidModelError(f"{self.source}: node {self.node_name!r} calls {name!r}, which is not in the function library")
+        signature = function.signature
+        if len(args) != len(signature.input_arg):
+            raise Unsupported(f"{name} takes {len(signature.input_arg)} inputs, the call gives {len(args)}")
+        scope = Scope(function_nodes(function, self.source), f"{self.node_name}/", function)
+        for arg, value in zip(signature.input_arg, args):
+            scope.values[arg.name] = [value]
+        outer_scope, outer_node = self.scope, self.node
+        self.scope = scope
+        try:
+            for node in function_order(self, name):
+                convert_node(self, node)
+            results = []
+            for arg in signature.output_arg:
+                if arg.name not in function.ret:
+                    raise InvalidModelError(f"{self.source}: function {name!r} does not return {arg.name!r}")
+                results.append(lookup(self, *self.reference(function.ret[arg.name])))
+        finally:
+            self.scope, self.node = outer_scope, outer_node
+        return results
+
+    # -- references
+
+    def reference(self, text: str) -> tuple[str, int]:
+        """A data input of the current scope → (producer name, index into its outputs)."""
+        if self.scope.function is None:
+            return parse_reference(text)
+        return self.function_reference(text, self.scope.nodes, self.scope.arguments)
+
+    def function_reference(self, text: str, nodes: Mapping[str, Any], arguments: set[str]) -> tuple[str, int]:
+        """`arg`, `arg:i`, `node:output_arg` or `node:output_arg:i` (inside function bodies)."""
+        parts = text.split(":")
+        if parts[0] in arguments and len(parts) <= 2:
+            return parts[0], int(parts[1]) if len(parts) == 2 else 0
+        if len(parts) not in (2, 3) or parts[0] not in nodes:
+            raise InvalidModelError(f"{self.source}: input {text!r} names no node or argument of the function")
+        index = int(parts[2]) if len(parts) == 3 else 0
+        return parts[0], self.output_offset(nodes[parts[0]], parts[1]) + index
+
+    def output_offset(self, node: Any, arg_name: str) -> int:
+        """Where an op's output argument starts among the node's outputs."""
+        if node.op in self.library:
+            names = [arg.name for arg in self.library[node.op].signature.output_arg]
+            return _position(names, arg_name, node, self.source)
+        if node.op in CALL_OPS:
+            return 0  # one list argument, "output"
+        op_def = self.op_defs.get(node.op)
+        if op_def is not None:
+            offset = 0
+            for arg in op_def.output_arg:
+                if arg.name == arg_name:
+                    return offset
+                offset += _argument_size(node, arg)
+            raise InvalidModelError(f"{self.source}: node {node.name!r} ({node.op}) has no output {arg_name!r}")
+        if node.op in OUTPUT_ARGS:
+            return _position(list(OUTPUT_ARGS[node.op]), arg_name, node, self.source)
+        return 0  # ops with a single output argument
+
+
+def _position(names: list[str], arg_name: str, node: Any, source: str) -> int:
+    if arg_name not in names:
+        raise InvalidModelError(f"{source}: node {node.name!r} ({node.op}) has no output {arg_name!r}")
+    return names.index(arg_name)
+
+
+def _argument_size(node: Any, arg: Any) -> int:
+    """How many tensors an output argument holds: 1, or an attribute's count for lists."""
+    if arg.number_attr:
+        return int(node.attr[arg.number_attr].i) if arg.number_attr in node.attr else 1
+    if arg.type_list_attr:
+        return len(node.attr[arg.type_list_attr].list.type) if arg.type_list_attr in node.attr else 1
+    return 1
 
 
 # ---------------------------------------------------------------- tensor references
@@ -66,8 +185,33 @@ def parse_reference(reference: str) -> tuple[str, int]:
     return reference, 0
 
 
+def data_references(node: Any) -> list[str]:
+    return [reference for reference in node.input if not reference.startswith("^")]
+
+
 def data_inputs(node: Any) -> list[tuple[str, int]]:
-    return [parse_reference(reference) for reference in node.input if not reference.startswith("^")]
+    return [parse_reference(reference) for reference in data_references(node)]
+
+
+def function_nodes(function: Any, source: str) -> dict[str, Any]:
+    return _nodes_by_name(function.node_def, f"{source}: function {function.signature.name!r}", allow_empty=True)
+
+
+def function_order(ctx: TFContext, name: str) -> list[Any]:
+    """The nodes of a library function its results need, inputs first (computed once per function)."""
+    cache = ctx.function_orders
+    if name not in cache:
+        function = ctx.library[name]
+        nodes = function_nodes(function, ctx.source)
+        arguments = {arg.name for arg in function.signature.input_arg}
+
+        def producers(node: Any) -> list[str]:
+            return [ctx.function_reference(r, nodes, arguments)[0] for r in data_references(node)]
+
+        roots = [ctx.function_reference(function.ret[arg.name], nodes, arguments)[0] for arg in function.signature.output_arg if arg.name in function.ret]
+        where = f"{ctx.source}: function {name!r}"
+        cache[name] = _needed_nodes(nodes, where, [r for r in roots if r not in arguments], producers, stop_at=arguments)
+    return cache[name]
 
 
 # ---------------------------------------------------------------- the walk
@@ -80,8 +224,18 @@ def convert_graph_def(
     inputs: Sequence[str] | None = None,
     outputs: Sequence[str] | None = None,
     name: str = "model",
+    op_defs: Mapping[str, Any] | None = None,
+    variables: Mapping[str, np.ndarray] | None = None,
 ) -> Graph:
-    nodes = _nodes_by_name(graph_def, source)
+    """The IR graph computing `outputs` from `inputs` (see `convert_graphdef` for the defaults).
+
+    `op_defs` are op definitions by op type (for references inside functions); `variables`
+    are the values of variable nodes (VarHandleOp, VariableV2) by node name.
+    """
+    nodes = _nodes_by_name(graph_def.node, source)
+    library = {function.signature.name: function for function in graph_def.library.function}
+    ctx = TFContext(source, handlers, library, op_defs, variables)
+    ctx.scope = Scope(nodes)
     input_names = [parse_reference(reference)[0] for reference in inputs or []]
     for input_name in input_names:
         if input_name not in nodes:
@@ -90,15 +244,11 @@ def convert_graph_def(
             raise InvalidModelError(f"{source}: input {input_name!r} is a {nodes[input_name].op}, not a Placeholder")
     output_refs = _output_references(nodes, source, outputs)
     roots = [n for n, _ in output_refs] + input_names  # a requested input is one even when no output needs it
-    order = _needed_nodes(nodes, source, roots, stop_at=set(input_names))
-    unsupported: dict[str, list[str]] = {}
-    for node in order:
-        if node.op not in handlers:
-            unsupported.setdefault(node.op, []).append(node.name)
+    order = _needed_nodes(nodes, source, roots, lambda node: [n for n, _ in data_inputs(node)], stop_at=set(input_names))
+    unsupported = find_unsupported(ctx, [n for n in order if n.name not in input_names])
     if unsupported:
         raise UnsupportedOpsError(source, unsupported)
 
-    ctx = TFContext(source, handlers)
     for node in order:
         if node.name in input_names:
             _requested_input(ctx, node)
@@ -107,11 +257,11 @@ def convert_graph_def(
 
     graph_outputs = []
     for node_name, index in output_refs:
-        produced = ctx.values[node_name]
+        produced = ctx.scope.values[node_name]
         if index is None:
             graph_outputs.extend(v for v in produced if v is not None)
         else:
-            graph_outputs.append(_output_value(ctx, nodes[node_name], produced, index))
+            graph_outputs.append(lookup(ctx, node_name, index))
     # The inputs named, in that order, then any other placeholder the outputs need, in file order.
     position = {node_name: i for i, node_name in enumerate(nodes)}
     others = sorted((n for n in ctx.parameters if n not in input_names), key=position.__getitem__)
@@ -119,15 +269,44 @@ def convert_graph_def(
     return Graph(parameters, graph_outputs, name)
 
 
-def _nodes_by_name(graph_def: Any, source: str) -> dict[str, Any]:
+def called_function(ctx: TFContext, node: Any) -> str | None:
+    """The library function a node calls, if it is a call."""
+    if node.op in ctx.library:
+        return node.op
+    if node.op in CALL_OPS and "f" in node.attr:
+        return node.attr["f"].func.name
+    return None
+
+
+def find_unsupported(ctx: TFContext, order: Iterable[Any], prefix: str = "", seen: set[str] | None = None) -> dict[str, list[str]]:
+    """Every op without a handler among the nodes (and the function bodies they call), with its nodes."""
+    seen = set() if seen is None else seen
+    found: dict[str, list[str]] = {}
+    for node in order:
+        function = called_function(ctx, node)
+        if function is not None:
+            if function not in ctx.library:
+                raise InvalidModelError(f"{ctx.source}: node {prefix + node.name!r} calls {function!r}, which is not in the function library")
+            if function in seen:
+                continue
+            seen.add(function)
+            inner = find_unsupported(ctx, function_order(ctx, function), f"{prefix}{node.name}/", seen)
+            for op, names in inner.items():
+                found.setdefault(op, []).extend(names)
+        elif node.op not in ctx.handlers:
+            found.setdefault(node.op, []).append(prefix + node.name)
+    return found
+
+
+def _nodes_by_name(node_list: Iterable[Any], source: str, allow_empty: bool = False) -> dict[str, Any]:
     nodes: dict[str, Any] = {}
-    for node in graph_def.node:
+    for node in node_list:
         if not node.name:
             raise InvalidModelError(f"{source}: a {node.op or 'node'} node has no name")
         if node.name in nodes:
             raise InvalidModelError(f"{source}: two nodes are named {node.name!r}")
         nodes[node.name] = node
-    if not nodes:
+    if not nodes and not allow_empty:
         raise InvalidModelError(f"{source}: the graph has no nodes")
     return nodes
 
@@ -149,26 +328,37 @@ def _output_references(nodes: dict[str, Any], source: str, outputs: Sequence[str
     return sinks  # type: ignore[return-value]
 
 
-def _needed_nodes(nodes: dict[str, Any], source: str, roots: Iterable[str], stop_at: set[str]) -> list[Any]:
-    """The nodes the roots read, directly or not, in an order where inputs come first."""
+def _needed_nodes(
+    nodes: Mapping[str, Any], where: str, roots: Iterable[str], producers: Callable[[Any], list[str]], stop_at: set[str]
+) -> list[Any]:
+    """The nodes the roots read, directly or not, in an order where inputs come first.
+
+    `producers(node)` names what a node reads; names in `stop_at` (requested inputs, function
+    arguments) end the walk.
+    """
     order: list[Any] = []
     state: dict[str, int] = {}  # 1: on the stack, 2: done
+
+    def reads(name: str) -> Iterable[str]:
+        return () if name in stop_at else producers(nodes[name])
+
     for root in roots:
         if root in state:
             continue
-        stack = [(root, iter(() if root in stop_at else data_inputs(nodes[root])))]
+        stack = [(root, iter(reads(root)))]
         state[root] = 1
         while stack:
             name, pending = stack[-1]
-            for input_name, _ in pending:
+            for input_name in pending:
+                if input_name in stop_at and input_name not in nodes:
+                    continue  # a function argument
                 if input_name not in nodes:
-                    raise InvalidModelError(f"{source}: node {name!r} reads {input_name!r}, which is not in the graph")
+                    raise InvalidModelError(f"{where}: node {name!r} reads {input_name!r}, which is not in the graph")
                 if state.get(input_name) == 1:
-                    raise InvalidModelError(f"{source}: node {input_name!r} is part of a cycle (control flow is not supported)")
+                    raise InvalidModelError(f"{where}: node {input_name!r} is part of a cycle (control flow is not supported)")
                 if input_name not in state:
                     state[input_name] = 1
-                    inner = () if input_name in stop_at else data_inputs(nodes[input_name])
-                    stack.append((input_name, iter(inner)))
+                    stack.append((input_name, iter(reads(input_name))))
                     break
             else:
                 stack.pop()
@@ -177,9 +367,12 @@ def _needed_nodes(nodes: dict[str, Any], source: str, roots: Iterable[str], stop
     return order
 
 
-def _output_value(ctx: TFContext, node: Any, produced: list[Value | None], index: int) -> Value:
+def lookup(ctx: TFContext, name: str, index: int) -> Value:
+    produced = ctx.scope.values[name]
     if index >= len(produced) or produced[index] is None:
-        raise NodeConversionError(ctx.source, node.name, node.op, f"output {index} is not produced")
+        node = ctx.scope.nodes.get(name)
+        op = node.op if node is not None else "argument"
+        raise NodeConversionError(ctx.source, ctx.scope.prefix + name, op, f"output {index} is not produced")
     return produced[index]  # type: ignore[return-value]
 
 
@@ -190,52 +383,55 @@ def _requested_input(ctx: TFContext, node: Any) -> None:
     try:
         dtype = node.attr["dtype"].type
         shape = ir_shape(node.attr["shape"].shape) if "shape" in node.attr else Shape.dynamic_rank()
-        ctx.values[node.name] = [ctx.parameter(element_type(dtype), shape)]
+        ctx.scope.values[node.name] = [ctx.parameter(element_type(dtype), shape)]
     except Unsupported as error:
         raise NodeConversionError(ctx.source, node.name, node.op, str(error)) from None
-    _name_outputs(node, ctx.values[node.name])
+    _name_outputs(ctx, ctx.scope.values[node.name])
 
 
 def convert_node(ctx: TFContext, node: Any) -> None:
     ctx.node = node
-    handler = ctx.handlers[node.op]
     try:
-        inputs = [_input_value(ctx, name, index) for name, index in data_inputs(node)]
-        attributes = handler_attributes(ctx, handler, node, len(inputs))
-        result = handler(ctx, *inputs, **attributes)
+        inputs = [lookup(ctx, *ctx.reference(reference)) for reference in data_references(node)]
+        if node.op in ctx.library:
+            result: Any = ctx.call_function(node.op, inputs)
+        else:
+            handler = ctx.handlers[node.op]
+            attributes = handler_attributes(ctx, handler, node, len(inputs))
+            result = handler(ctx, *inputs, **attributes)
+        ctx.node = node
     except Unsupported as error:
-        raise NodeConversionError(ctx.source, node.name, node.op, str(error)) from None
+        raise NodeConversionError(ctx.source, ctx.node_name, node.op, str(error)) from None
     except ConverterError:
         raise
     except (ValueError, TypeError, IndexError) as error:
-        raise NodeConversionError(ctx.source, node.name, node.op, f"{type(error).__name__}: {error}") from error
+        raise NodeConversionError(ctx.source, ctx.node_name, node.op, f"{type(error).__name__}: {error}") from error
     if result is None:
         produced: list[Value | None] = []
     elif isinstance(result, Value):
         produced = [result]
     else:
         produced = list(result)
-    _name_outputs(node, produced)
-    ctx.values[node.name] = produced
+    _name_outputs(ctx, produced)
+    ctx.scope.values[node.name] = produced
 
 
-def _name_outputs(node: Any, produced: list[Value | None]) -> None:
-    """Output i of node n is the tensor `n:i` (and output 0 is `n` too), as TF names them."""
+def _name_outputs(ctx: TFContext, produced: list[Value | None]) -> None:
+    """Output i of node n is the tensor `n:i` (and output 0 is `n` too), as TF names them.
+
+    Inside functions only the IR nodes are named (`call/node`): their tensors are not the graph's.
+    """
+    name = ctx.node_name
     for index, value in enumerate(produced):
         if value is None:
             continue
         if not value.producer.name:
-            value.producer.name = node.name
-        for tensor_name in ([node.name] if index == 0 else []) + [f"{node.name}:{index}"]:
+            value.producer.name = name
+        if ctx.scope.function is not None:
+            continue
+        for tensor_name in ([name] if index == 0 else []) + [f"{name}:{index}"]:
             if tensor_name not in value.names:
                 value.names.append(tensor_name)
-
-
-def _input_value(ctx: TFContext, name: str, index: int) -> Value:
-    produced = ctx.values[name]
-    if index >= len(produced) or produced[index] is None:
-        raise NodeConversionError(ctx.source, ctx.node.name, ctx.node.op, f"reads {name}:{index}, which {name!r} does not produce")
-    return produced[index]  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- attributes

@@ -137,6 +137,10 @@ message OpDef {
   bool is_stateful = 17;
 }
 
+message OpList {
+  repeated OpDef op = 1;
+}
+
 // tensorflow/core/framework/function.proto
 message FunctionDefLibrary {
   repeated FunctionDef function = 1;
@@ -179,6 +183,7 @@ message SaverDef {
 message MetaGraphDef {
   message MetaInfoDef {
     string meta_graph_version = 1;
+    OpList stripped_op_list = 2;
     repeated string tags = 4;
     string tensorflow_version = 5;
     string tensorflow_git_version = 6;
@@ -511,6 +516,7 @@ NodeDef: Any = message_class("NodeDef")
 VersionDef: Any = message_class("VersionDef")
 OpDef: Any = message_class("OpDef")
 ArgDef: Any = message_class("OpDef.ArgDef")
+OpList: Any = message_class("OpList")
 FunctionDefLibrary: Any = message_class("FunctionDefLibrary")
 FunctionDef: Any = message_class("FunctionDef")
 GraphDef: Any = message_class("GraphDef")

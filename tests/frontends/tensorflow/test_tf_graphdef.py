@@ -32,24 +32,39 @@ def small_cnn(x):
     return tf.nn.softmax(tf.reduce_mean(y, axis=[1, 2]))
 
 
+class Cnn(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.kernel = tf.Variable(np.random.default_rng(1).standard_normal((3, 3, 3, 4)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 3], tf.float32)])
+    def __call__(self, x):
+        return small_cnn(tf.nn.conv2d(x, self.kernel, 1, "SAME")[..., :3])
+
+
 def test_conversion_never_imports_tensorflow_or_keras(tmp_path):
     _, graph_def = freeze(small_cnn, [tf.TensorSpec([None, 8, 8, 3], tf.float32, name="image")])
-    model = write_graph(graph_def, tmp_path / "cnn.pb")
+    frozen = write_graph(graph_def, tmp_path / "cnn.pb")
+    saved = tmp_path / "saved_cnn"
+    tf.saved_model.save(Cnn(), str(saved))
     script = textwrap.dedent(
         f"""
         import sys
         from converter.api import optimize, save_model
-        from converter.frontends.tensorflow import convert_graphdef
-        graph, _ = optimize(convert_graphdef({str(model)!r}))
-        save_model(graph, {str(tmp_path / "ir" / "cnn.xml")!r})
+        from converter.frontends.tensorflow import convert_graphdef, convert_saved_model
+        for name, graph in [("frozen", convert_graphdef({str(frozen)!r})), ("saved", convert_saved_model({str(saved)!r}))]:
+            graph, _ = optimize(graph)
+            save_model(graph, {str(tmp_path)!r} + "/ir/" + name + ".xml")
+            print(name, graph.op_histogram())
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
         assert not heavy, heavy
-        print(graph.op_histogram())
         """
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "Convolution" in result.stdout and "BatchNorm" not in result.stdout  # folded into the convolution
+    frozen_ops, saved_ops = result.stdout.splitlines()
+    assert "Convolution" in frozen_ops and "BatchNorm" not in frozen_ops  # folded into the convolution
+    assert "Convolution" in saved_ops and "PartitionedCall" not in saved_ops
 
 
 def test_text_graphdef_and_a_dynamic_batch(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from converter.frontends.tensorflow.graph import Handler
 from converter.frontends.tensorflow.ops import (
     activation,
+    calls,
     conv,
     core,
     elementwise,
@@ -17,7 +18,7 @@ from converter.frontends.tensorflow.ops import (
     shape,
 )
 
-FAMILIES = (core, conv, normalization, matmul, activation, elementwise, pooling, reduction, shape, indexing, resize)
+FAMILIES = (core, calls, conv, normalization, matmul, activation, elementwise, pooling, reduction, shape, indexing, resize)
 
 
 def _collect() -> dict[str, Handler]:

@@ -1,0 +1,153 @@
+"""SavedModel directories: function calls inlined, variables resolved from the bundle, against TensorFlow."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from tf_support import ATOL, RTOL, random, run_ir, tf  # noqa: E402
+
+from converter.api import optimize  # noqa: E402
+from converter.errors import InvalidModelError, UnsupportedOpsError  # noqa: E402
+from converter.frontends.tensorflow import convert_saved_model  # noqa: E402
+
+
+class Dense(tf.Module):
+    def __init__(self, inputs: int, outputs: int, seed: int):
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.kernel = tf.Variable(rng.standard_normal((inputs, outputs)).astype(np.float32))
+        self.bias = tf.Variable(rng.standard_normal(outputs).astype(np.float32))
+
+    @tf.function
+    def __call__(self, x):
+        return tf.matmul(x, self.kernel) + self.bias
+
+
+class TwoLayers(tf.Module):
+    """Nested modules and nested tf.functions: the signature calls __call__, which calls each layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = Dense(4, 8, seed=1)
+        self.out = Dense(8, 3, seed=2)
+        self.scale = tf.Variable(np.float32(0.5))
+        self.frozen_offset = tf.constant(np.float32(0.25))  # a captured constant, not a variable
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
+    def __call__(self, x):
+        hidden = tf.nn.relu(self.hidden(x))
+        return {"logits": self.out(hidden) * self.scale + self.frozen_offset, "hidden": hidden}
+
+
+def _signature_outputs(folder, feeds):
+    signature = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    return {key: value.numpy() for key, value in signature(**{k: tf.constant(v) for k, v in feeds.items()}).items()}
+
+
+def _check_against_tensorflow(graph, folder, feeds, tmp_path):
+    expected = _signature_outputs(folder, feeds)
+    optimized, _ = optimize(graph)
+    actual = run_ir(optimized, tmp_path / "ir", feeds)
+    assert [v.names[0] for v in graph.outputs] == sorted(expected)
+    for key, value in zip(sorted(expected), actual):
+        np.testing.assert_allclose(value, expected[key], rtol=RTOL, atol=ATOL, err_msg=key)
+
+
+def test_tf_module_calls_are_inlined_and_variables_memory_mapped(tmp_path):
+    folder = tmp_path / "two_layers"
+    tf.saved_model.save(TwoLayers(), str(folder))
+    graph = convert_saved_model(folder)
+    assert [p.name for p in graph.parameters] == ["x"]
+    assert not {"StatefulPartitionedCall", "ReadVariableOp"} & set(graph.op_histogram())
+    weights = [n.attrs["value"] for n in graph.nodes() if n.op.type == "Const" and n.attrs["value"].ndim == 2]
+    assert len(weights) == 2 and all(isinstance(w.base, np.memmap) for w in weights)
+    _check_against_tensorflow(graph, folder, {"x": random(5, 4)}, tmp_path)
+
+
+def test_keras_export_cnn(tmp_path):
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((12, 12, 3), name="image")
+    y = keras.layers.Conv2D(8, 3, padding="same")(inputs)
+    y = keras.layers.BatchNormalization()(y)
+    y = keras.layers.ReLU(6.0)(y)
+    y = keras.layers.DepthwiseConv2D(3, strides=2, padding="same")(y)
+    y = keras.layers.Dropout(0.3)(y)
+    y = keras.layers.GlobalAveragePooling2D()(y)
+    model = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(y))
+    rng = np.random.default_rng(0)
+    model.layers[2].set_weights([rng.uniform(0.5, 1.5, 8), rng.standard_normal(8), rng.standard_normal(8), rng.uniform(0.5, 2, 8)])
+    folder = tmp_path / "cnn"
+    model.export(str(folder), verbose=False)
+    graph = convert_saved_model(folder)
+    (name,) = [p.name for p in graph.parameters]
+    _check_against_tensorflow(graph, folder, {name: random(2, 12, 12, 3)}, tmp_path)
+
+
+@pytest.mark.parametrize("resource", [False, True], ids=["VariableV2", "VarHandleOp"])
+def test_tf1_builder_saved_model(tmp_path, resource):
+    tf1 = tf.compat.v1
+    folder = tmp_path / "tf1"
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [None, 4], name="x")
+        kernel = tf1.get_variable("dense/kernel", initializer=random(4, 3, seed=1), use_resource=resource)
+        bias = tf1.get_variable("dense/bias", initializer=random(3, seed=2), use_resource=resource)
+        y = tf.nn.relu(tf.matmul(x, kernel) + bias, name="y")
+        with tf1.Session() as session:
+            session.run(tf1.global_variables_initializer())
+            builder = tf1.saved_model.Builder(str(folder))
+            signature = tf1.saved_model.predict_signature_def({"x": x}, {"y": y})
+            builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+            builder.save()
+            x_value = random(3, 4, seed=3)
+            expected = session.run(y, {x: x_value})
+    converted = convert_saved_model(folder)
+    (actual,) = run_ir(optimize(converted)[0], tmp_path / "ir", {"x": x_value})
+    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
+
+
+@pytest.fixture(scope="module")
+def saved_two_layers(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("saved") / "two_layers"
+    tf.saved_model.save(TwoLayers(), str(folder))
+    return folder
+
+
+def test_short_variables_file_and_missing_signature_are_clear_errors(saved_two_layers, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(saved_two_layers, folder)
+    with pytest.raises(InvalidModelError, match=r"no signature 'predict'; the SavedModel has \['serving_default'\]"):
+        convert_saved_model(folder, signature="predict")
+    with pytest.raises(InvalidModelError, match=r"no MetaGraph tagged \['gpu', 'serve'\]"):
+        convert_saved_model(folder, tags=("serve", "gpu"))
+    data = folder / "variables" / "variables.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:-8])
+    with pytest.raises(InvalidModelError, match=r"variables\.data-00000-of-00001: too short for key"):
+        convert_saved_model(folder)
+    (folder / "saved_model.pb").write_bytes((saved_two_layers / "saved_model.pb").read_bytes()[:1000])
+    with pytest.raises(InvalidModelError, match="saved_model.pb: not a SavedModel, or truncated"):
+        convert_saved_model(folder)
+    with pytest.raises(InvalidModelError, match="no saved_model.pb"):
+        convert_saved_model(tmp_path)
+
+
+def test_unsupported_ops_inside_functions_are_listed_with_their_call_path(tmp_path):
+    class Special(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([3], tf.float32)])
+        def __call__(self, x):
+            return tf.math.igamma(x, x) + tf.math.zeta(x + 1.0, x)
+
+    folder = tmp_path / "special"
+    tf.saved_model.save(Special(), str(folder))
+    with pytest.raises(UnsupportedOpsError) as error:
+        convert_saved_model(folder)
+    assert set(error.value.unsupported) == {"Igamma", "Zeta"}
+    (node,) = error.value.unsupported["Igamma"]
+    assert re.fullmatch(r"(Stateful)?PartitionedCall/(.+/)?Igamma", node), node
