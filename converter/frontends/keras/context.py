@@ -89,18 +89,24 @@ def dtype_policy(value: Any) -> str | None:
 
 
 @functools.cache
-def _parameters(handler: Handler) -> tuple[frozenset[str], bool]:
+def _parameters(handler: Handler) -> tuple[frozenset[str], frozenset[str], bool]:
     parameters = inspect.signature(handler).parameters.values()
     names = frozenset(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
-    return names, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    positional = frozenset(p.name for p in parameters if p.kind is not inspect.Parameter.KEYWORD_ONLY)
+    return names, positional, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def handler_config(handler: Handler, config: dict[str, Any]) -> dict[str, Any]:
-    """The config keys the handler takes; raises Unsupported naming any key it does not know."""
-    accepted, takes_any = _parameters(handler)
+    """The config keys the handler takes; raises Unsupported naming any key it does not know.
+
+    A key spelled like a positional parameter (a wrapper's `layer`) is passed with a trailing `_`.
+    """
+    accepted, positional, takes_any = _parameters(handler)
     kept: dict[str, Any] = {}
     unknown: list[str] = []
     for key, value in config.items():
+        if key in positional:
+            key = key + "_"
         if key in accepted or takes_any:
             kept[key] = value
         elif key in COMMON_KEYS or TRAINING_ONLY.match(key):

@@ -253,10 +253,11 @@ def _legacy_weights_tree(path: Path, group: h5py.Group, config: dict[str, Any]) 
 
 
 def _weight_path(weight_name: str, layer_name: str) -> list[str]:
-    """`conv2d/kernel:0` → [kernel]; `inner/dense/kernel` → [dense, kernel]; `lstm/lstm_cell/bias:0` → [lstm_cell, bias]."""
+    """The path below the layer: `conv2d/kernel:0` → [kernel]; `inner/dense/kernel` → [dense, kernel];
+    `sequential/lstm/lstm_cell/bias` (Keras 3 prefixes the model's name) → [lstm_cell, bias]."""
     parts = weight_name.split(":", 1)[0].split("/")
-    if len(parts) > 1 and parts[0] == layer_name:
-        parts = parts[1:]
+    if layer_name in parts[:-1]:
+        parts = parts[parts.index(layer_name) + 1:]
     return parts
 
 

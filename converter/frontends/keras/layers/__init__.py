@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from converter.frontends.keras.context import Handler
-from converter.frontends.keras.layers import activation, conv, core, merging, normalization, ops, pooling, reshaping
+from converter.frontends.keras.layers import (
+    activation,
+    attention,
+    conv,
+    core,
+    merging,
+    normalization,
+    ops,
+    pooling,
+    reshaping,
+    rnn,
+    wrappers,
+)
 
-FAMILIES = (core, activation, conv, pooling, normalization, merging, reshaping, ops)
+FAMILIES = (core, activation, conv, pooling, normalization, merging, reshaping, rnn, attention, wrappers, ops)
 
 
 def _collect() -> dict[str, Handler]:
