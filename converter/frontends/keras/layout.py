@@ -102,6 +102,7 @@ REWRITES: dict[str, Rewrite] = {
     "Rescaling": _rescaling,
     "BatchNormalization": _single_axis,
     "LayerNormalization": _single_axis,
+    "RMSNormalization": _single_axis,
     "Concatenate": _single_axis,
     "Softmax": _single_axis,
     **{name: _data_format for name in (

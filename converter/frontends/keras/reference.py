@@ -18,6 +18,9 @@ class KerasReference:
 
     def __init__(self, path: str | os.PathLike[str]):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # TensorFlow's oneDNN kernels announce themselves on stderr and reorder float sums; the
+        # reference answer is better without them.
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         try:
             import keras
         except ImportError:

@@ -19,6 +19,19 @@ def random_input(shape: Sequence[int], seed: int = 0, dtype=np.float32) -> np.nd
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
+def randomize(model, seed: int = 0) -> None:
+    """Random weights everywhere (biases, moving statistics), variances positive."""
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        shape = tuple(weight.shape)
+        if "count" in weight.path or not np.issubdtype(np.dtype(weight.dtype), np.floating):
+            continue
+        values = rng.standard_normal(shape).astype(np.float32) * 0.5
+        if "variance" in weight.path:
+            values = np.abs(values) + 0.5
+        weight.assign(values)
+
+
 def reference_outputs(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     result = model(inputs if len(inputs) > 1 else inputs[0], training=False)
     results = result if isinstance(result, (list, tuple)) else [result]

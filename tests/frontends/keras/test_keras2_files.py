@@ -12,8 +12,7 @@ import json
 import h5py
 import numpy as np
 
-from keras_support import random_input, reference_outputs, run_ir
-from test_keras_layers import randomize
+from keras_support import random_input, randomize, reference_outputs, run_ir
 
 
 def _tensor_ref(arg: dict, sequential_layers: set[str]) -> list:

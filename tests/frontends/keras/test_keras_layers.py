@@ -5,20 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_support import random_input
-
-
-def randomize(model, seed: int = 0) -> None:
-    """Random weights everywhere (biases, moving statistics), variances positive."""
-    rng = np.random.default_rng(seed)
-    for weight in model.weights:
-        shape = tuple(weight.shape)
-        if "count" in weight.path or not np.issubdtype(np.dtype(weight.dtype), np.floating):
-            continue
-        values = rng.standard_normal(shape).astype(np.float32) * 0.5
-        if "variance" in weight.path:
-            values = np.abs(values) + 0.5
-        weight.assign(values)
+from keras_support import random_input, randomize
 
 
 def sequential(keras, input_shape, *layers, dtype="float32"):
@@ -63,6 +50,7 @@ CASES = {
     "layernorm_rms_scaling": ((4, 6), lambda: [L.LayerNormalization(rms_scaling=True)]),
     "group_norm": ((4, 4, 6), lambda: [L.GroupNormalization(groups=3)]),
     "unit_norm": ((3, 6), lambda: [L.UnitNormalization(axis=-1)]),
+    "rms_norm": ((3, 6), lambda: [L.RMSNormalization(epsilon=1e-3)]),
     "normalization_given": ((3, 4), lambda: [L.Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 4.0, 0.25, 9.0])]),
     "normalization_inverted": ((4,), lambda: [L.Normalization(mean=2.0, variance=3.0, invert=True)]),
     # pooling
@@ -169,6 +157,7 @@ def test_normalization_adapted(keras, check_keras):
 AFTER_CONV = {
     "batchnorm": lambda: [L.BatchNormalization()],
     "layernorm": lambda: [L.LayerNormalization()],
+    "rmsnorm": lambda: [L.RMSNormalization()],
     "activations": lambda: [L.ReLU(6.0), L.LeakyReLU(0.1), L.ELU(), L.Activation("hard_swish"), L.Activation("softmax")],
     "dropouts": lambda: [L.Dropout(0.5), L.SpatialDropout2D(0.5), L.GaussianNoise(0.1), L.Identity()],
     "softmax_layer": lambda: [L.Softmax(axis=-1)],

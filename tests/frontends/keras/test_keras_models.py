@@ -7,8 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from keras_support import random_input, run_ir
-from test_keras_layers import randomize
+from keras_support import random_input, randomize, run_ir
 
 
 def op_counts(graph) -> Counter:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keras_support import random_input
-from test_keras_layers import randomize
+from keras_support import random_input, randomize
 
 RNN_CASES = {
     "lstm_last": lambda L: [L.LSTM(5)],

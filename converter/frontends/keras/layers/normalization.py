@@ -138,6 +138,15 @@ def GroupNormalization(
     return _affine(y, x, [rank - 1], gamma, beta)
 
 
+def RMSNormalization(layer: Layer, x: Value, *, axis: int | list[int] = -1, epsilon: float = 1e-6) -> Value:
+    """x * rsqrt(mean(x², axis) + epsilon) * scale."""
+    (scale,) = layer.variables("scale")
+    axes = _axes(axis, rank_of(x))
+    mean_square = ReduceMean(ew.Multiply(x, x), int64s(axes), keep_dims=True)
+    eps = const(np.asarray(epsilon, dtype=x.element_type.numpy))
+    return _affine(ew.Divide(x, ew.Sqrt(ew.Add(mean_square, eps))), x, axes, scale, None)
+
+
 def UnitNormalization(layer: Layer, x: Value, *, axis: int | list[int] = -1) -> Value:
     """x * min(rsqrt(sum x²), 1 / 1e-12) = x / sqrt(max(sum x², 1e-24))."""
     axes = _axes(axis, rank_of(x))
@@ -189,5 +198,6 @@ LAYERS = {
     "LayerNormalization": LayerNormalization,
     "GroupNormalization": GroupNormalization,
     "UnitNormalization": UnitNormalization,
+    "RMSNormalization": RMSNormalization,
     "Normalization": Normalization,
 }
