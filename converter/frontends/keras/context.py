@@ -22,7 +22,6 @@ import numpy as np
 from converter.frontends.keras.files import Weights
 from converter.ir.graph import Value
 
-HandlerResult = "Value | list[Value]"
 Handler = Callable[..., Any]
 
 TRAINING_ONLY = re.compile(r".*_(initializer|regularizer|constraint)$|^activity_regularizer$|^seed$")

@@ -19,7 +19,7 @@ from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
 from converter.ops.activation import Softmax
 from converter.ops.attention import ScaledDotProductAttention
-from converter.ops.core import Convert, const
+from converter.ops.core import const
 from converter.ops.matmul import MatMul
 from converter.ops.misc import Range
 from converter.ops.shape import Reshape, Transpose, Unsqueeze
