@@ -15,8 +15,14 @@ of them (p') is a different one.
 A Transpose moves only when the move pays: it ends merged with a Transpose downstream (or
 cancelled), or its permutation becomes the identity, or it absorbs Transposes on other
 operands of an element-wise op or Concat. A value with several readers stops the move, so
-nothing is ever computed twice; every move removes at least one Transpose, which makes the
-pass terminate and idempotent. Pooling and convolutions are layout-bound: they stop a move.
+nothing is ever computed twice. Two moves pay one sweep later (residual blocks of NHWC
+models, MobileNetV2 and ResNet from TensorFlow): a stop at a value several nodes read, one of
+them a Transpose that undoes the permutation (which then reads the untransposed value instead);
+and a stop at the input of an element-wise op or Concat whose other operands come from
+Transposes by the same permutation through ops it moves through (next sweep the last chain to
+arrive moves through the op and absorbs the others). Every move removes a Transpose, at once
+or in the next sweep, and only ever moves one downwards, which makes the pass terminate and
+idempotent. Pooling and convolutions are layout-bound: they stop a move.
 """
 
 from __future__ import annotations
@@ -97,6 +103,10 @@ def _plan(start: Node, users: Users, graph: Graph) -> Plan | None:
     if perm is None:
         return None
     value, source = start.outputs[0], start.inputs[0]
+    inner = source.producer
+    if inner.op.type == "Transpose" and (first := permutation(inner)) is not None and _is_identity(tuple(first[a] for a in perm)):
+        # undoes a Transpose that others read too: read what that one reads
+        return Plan([start], {value: inner.inputs[0]}, 1)
     nodes, gain = [start], 0
     history = [perm]
     while not _is_identity(perm):
@@ -112,6 +122,10 @@ def _plan(start: Node, users: Users, graph: Graph) -> Plan | None:
             break
         moved = _move_through(reader, value, perm, source, users, graph, history)
         if moved is None:
+            if value is not start.outputs[0] and _siblings_on_the_way(reader, value, perm, users, graph):
+                # Two chains meet (the Adds of a residual block): waiting at the meeting op's input
+                # lets the other chain's Transpose move through it next sweep, absorbing this one.
+                gain += 1
             break
         nodes += [reader, *moved.siblings]
         gain += moved.absorbed
@@ -119,9 +133,47 @@ def _plan(start: Node, users: Users, graph: Graph) -> Plan | None:
         history.append(perm)
     if _is_identity(perm):
         gain += 1
+    elif value is not start.outputs[0] and _undone_by_a_reader(users, value, perm):
+        # Stopped at a value several nodes read (a residual shortcut): moving here pays once the
+        # reader that undoes the permutation cancels with it (the rule at the top of _plan).
+        gain += 1
     if value is start.outputs[0]:
         return Plan(nodes, {value: source}, gain) if gain else None
     return Plan(nodes, {value: _transposed(source, list(perm), start.name)}, gain)
+
+
+def _siblings_on_the_way(node: Node, value: Value, perm: Perm, users: Users, graph: Graph) -> bool:
+    """Whether every other operand of an element-wise op or Concat is a constant, or a Transpose by
+    `perm`, or comes from one through ops it moves through (so it can arrive there too)."""
+    if node.op.type not in BROADCASTING | {"Concat"} or len(node.outputs) != 1:
+        return False
+    others = [v for v in node.inputs if v is not value and v.const is None]
+    return bool(others) and all(_arrives_transposed(v, perm, users, graph) for v in others)
+
+
+def _arrives_transposed(value: Value, perm: Perm, users: Users, graph: Graph) -> bool:
+    while True:
+        producer = value.producer
+        if producer.op.type == "Transpose":
+            return permutation(producer) == perm
+        if _only_reader(users, graph, value) is None or len(producer.outputs) != 1:
+            return False
+        data = [v for v in producer.inputs if v.const is None]
+        constants_are_numbers = all(v.const.size == 1 for v in producer.inputs if v.const is not None)
+        if producer.op.type in UNARY and len(data) == 1 and data[0] is producer.inputs[0] and constants_are_numbers:
+            value = data[0]
+        elif producer.op.type in BROADCASTING and len(data) == 1:
+            value = data[0]
+        else:
+            return False
+
+
+def _undone_by_a_reader(users: Users, value: Value, perm: Perm) -> bool:
+    """Whether a Transpose reading `value` restores the order `perm` changed."""
+    for reader, _ in users.get(value, ()):
+        if reader.op.type == "Transpose" and (order := permutation(reader)) is not None and _is_identity(tuple(perm[a] for a in order)):
+            return True
+    return False
 
 
 def permutation(node: Node) -> Perm | None:

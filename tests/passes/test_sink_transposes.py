@@ -247,10 +247,44 @@ def test_near_misses_stay_unchanged() -> None:
         Graph([x, z], [_t(Add(nchw, z.outputs[0]), TO_NHWC)]),  # other operand not a Transpose
         Graph([x], [_t(Add(nchw, const(_rand(2, 1, 1, 1, 1))), (0, 1, 3, 4, 2))]),  # constant of a higher rank
     ]
-    relu = Relu(nchw)
-    cases.append(Graph([x], [_t(relu, TO_NHWC), relu]))  # an intermediate is a graph output
     for graph in cases:
         assert unchanged(graph, sink_transposes), graph.op_histogram()
+
+
+def test_an_intermediate_graph_output_keeps_one_transpose() -> None:
+    """The Transpose moves onto the value the graph returns, where the reader undoing it cancels."""
+    x = _nhwc(1, 4, 4, 3)
+    relu = Relu(_t(x.outputs[0], TO_NCHW))
+    graph = Graph([x], [_t(relu, TO_NHWC), relu])
+    optimized = run_pass_checked(graph, sink_transposes)
+    assert _transposes(optimized) == 1
+    assert optimized.outputs[0].producer.op.type == "ReLU" and optimized.outputs[1].producer.op.type == "Transpose"
+
+
+def test_residual_shortcut_after_batchnorm_arithmetic() -> None:
+    """MobileNetV2 / ResNet from TF: the shortcut is the convolution's Transpose then BatchNorm as
+    Multiply + Add, read by both the next convolution and the residual Add."""
+    x = _nhwc(1, 4, 4, 3)
+    shortcut = Add(Multiply(_conv_nhwc(x.outputs[0], 3, 3), const(_rand(3))), const(_rand(3)))
+    branch = Add(Multiply(_conv_nhwc(Relu(_conv_nhwc(shortcut, 3, 3)), 3, 3), const(_rand(3))), const(_rand(3)))
+    graph = Graph([x], [_conv_nhwc(Add(shortcut, branch), 3, 2)])
+    optimized = run_pass_checked(graph, _sink_then_eliminate)
+    assert _transposes(optimized) == 2
+
+
+def test_residual_block_whose_two_chains_meet_at_the_add() -> None:
+    """ResNet's projection block: both operands of the residual Add are convolution → Transpose →
+    BatchNorm arithmetic chains; neither can move first, so one waits at the Add's input."""
+    x = _nhwc(1, 4, 4, 3)
+
+    def conv_bn(value: Value, c_in: int, c_out: int) -> Value:
+        return Add(Multiply(_conv_nhwc(value, c_in, c_out), const(_rand(c_out))), const(_rand(c_out)))
+
+    v = Relu(Add(conv_bn(x.outputs[0], 3, 4), conv_bn(Relu(conv_bn(x.outputs[0], 3, 2)), 2, 4)))
+    graph = Graph([x], [_conv_nhwc(v, 4, 2)])
+    optimized = run_pass_checked(graph, _sink_then_eliminate)
+    assert _transposes(optimized) <= 3  # the input (maybe once per branch) and the output
+    assert all(t.inputs[0].producer.op.type == "Parameter" or t.outputs[0] in optimized.outputs for t in optimized.nodes() if t.op.type == "Transpose")
 
 
 def test_split_with_a_non_transpose_reader_stays() -> None:
