@@ -22,10 +22,19 @@ def load_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
     from converter.frontends import detect_format
 
     path = Path(model)
-    if detect_format(path) == "onnx":
+    kind = detect_format(path)
+    if kind == "onnx":
         from converter.frontends import onnx as onnx_frontend
 
         return onnx_frontend.convert(path)
+    if kind == "tensorflow":
+        from converter.frontends.tensorflow import convert_graphdef
+
+        return convert_graphdef(path)
+    if kind == "keras":
+        from converter.frontends.keras import convert_keras
+
+        return convert_keras(path)
     return read_model(path)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from converter.errors import ConverterError, InvalidModelError
 
-MODEL_SUFFIXES = (".onnx", ".xml")
+MODEL_SUFFIXES = (".onnx", ".xml", ".pb", ".pbtxt", ".keras", ".h5", ".hdf5")
 RECORD = "irforge-model.json"
 STAGING, TRASH = ".staging", ".trash"
 
@@ -47,7 +47,8 @@ def find_models(directory: str | os.PathLike[str], exclude: Sequence[Path] = ())
             continue
         if any(path.resolve().is_relative_to(folder) for folder in skipped):
             continue
-        if path.suffix.lower() == ".onnx" or (path.suffix.lower() == ".xml" and is_ir(path)):
+        suffix = path.suffix.lower()
+        if suffix in MODEL_SUFFIXES and (suffix != ".xml" or is_ir(path)):
             models.append(path)
     if not models:
         raise InvalidModelError(f"{directory}: no models found (looked for {', '.join(MODEL_SUFFIXES)} files in every sub-folder)")
@@ -65,9 +66,13 @@ def is_ir(path: Path) -> bool:
     return head.startswith(b"<net")
 
 
-def model_key(model: Path, zoo: Path) -> str:
-    """The model's name in reports and its folder under OUT: its path in the zoo without the suffix."""
-    return model.relative_to(zoo).with_suffix("").as_posix()
+def model_key(model: Path, zoo: Path, others: Sequence[Path] = ()) -> str:
+    """The model's name in reports and its folder under OUT: its path in the zoo without the suffix,
+    or with it when another model of the zoo has the same path otherwise (net.keras and net.h5)."""
+    plain = model.relative_to(zoo).with_suffix("").as_posix()
+    if any(other != model and other.relative_to(zoo).with_suffix("").as_posix() == plain for other in others):
+        return model.relative_to(zoo).as_posix()
+    return plain
 
 
 def model_files(model: Path) -> list[Path]:

@@ -20,6 +20,7 @@ the same machine. What the zoo holds:
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -105,6 +106,48 @@ def write_broken(folder: Path) -> list[Path]:
     return [folder / "truncated.onnx", folder / "README.md"]
 
 
+def write_keras(folder: Path) -> list[Path]:
+    """A small Keras CNN (BatchNormalization, ReLU6, DepthwiseConv2D, Dropout) as .keras and legacy .h5
+    (Keras stamps the save date into .keras files, so those bytes change on every run)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((32, 32, 3), name="image")
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(image)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU(max_value=6.0)(x)
+    x = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    model = keras.Model(image, keras.layers.Dense(10, name="logits")(x), name="keras_cnn")
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "keras_cnn.keras")
+    model.save(folder / "keras_cnn.h5")
+    return [folder / "keras_cnn.keras", folder / "keras_cnn.h5"]
+
+
+def write_frozen_graph(folder: Path) -> list[Path]:
+    """A TensorFlow MLP frozen to a GraphDef (.pb): weights as Const nodes, a dynamic batch."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    rng = np.random.default_rng(0)
+    w1 = tf.constant(rng.standard_normal((16, 32)).astype(np.float32) / 4)
+    w2 = tf.constant(rng.standard_normal((32, 4)).astype(np.float32) / 6)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16], tf.float32, name="features")])
+    def mlp(features):
+        return tf.nn.softmax(tf.matmul(tf.nn.relu6(tf.matmul(features, w1)), w2), name="scores")
+
+    frozen = convert_variables_to_constants_v2(mlp.get_concrete_function())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "mlp_frozen.pb"
+    path.write_bytes(frozen.graph.as_graph_def().SerializeToString(deterministic=True))
+    return [path]
+
+
 def main() -> None:
     shutil.rmtree(ZOO, ignore_errors=True)  # every file of the zoo is written below: nothing stale stays
     written = write_onnx(ZOO)
@@ -112,6 +155,8 @@ def main() -> None:
     written += write_external(ZOO / "external")
     written += write_ir(ZOO / "ir")
     written += write_broken(ZOO / "broken")
+    written += write_keras(ZOO / "keras")
+    written += write_frozen_graph(ZOO / "tensorflow")
     for path in sorted(written):
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
     print(f"total: {sum(path.stat().st_size for path in written):,} bytes")

@@ -60,7 +60,7 @@ def convert_zoo(
         _clear_progress(out)
         models = discover(settings)
         progress = create_progress_artifact(progress=0.0, key="irforge-zoo-progress", description=f"{len(models)} models")
-        converted = convert.map(models, settings=settings)
+        converted = convert.map([model for model, _ in models], [key for _, key in models], settings=settings)
         validated = validate.map(converted, settings=settings)
         results = []
         for done, future in enumerate(as_completed(validated), start=1):

@@ -44,11 +44,14 @@ class ZooSettings:
 
 
 @task(name="discover")
-def discover(settings: ZooSettings) -> list[str]:
-    """Every model of the zoo, as paths (the output folder is skipped when it lies inside the zoo)."""
-    from converter.zoo import find_models
+def discover(settings: ZooSettings) -> list[tuple[str, str]]:
+    """Every model of the zoo and its key (its name in reports, its folder under OUT); the output
+    folder is skipped when it lies inside the zoo."""
+    from converter.zoo import find_models, model_key
 
-    return [str(path) for path in find_models(Path(settings.zoo_dir), exclude=[Path(settings.out_dir)])]
+    zoo = Path(settings.zoo_dir)
+    models = find_models(zoo, exclude=[Path(settings.out_dir)])
+    return [(str(path), model_key(path, zoo, models)) for path in models]
 
 
 @dataclass
@@ -64,12 +67,11 @@ class Converted:
     error: str = ""
 
 
-@task(name="convert", task_run_name="convert {model}")
-def convert(model: str, settings: ZooSettings) -> Converted:
-    from converter.zoo import cache_key, model_key, read_record
+@task(name="convert", task_run_name="convert {key}")
+def convert(model: str, key: str, settings: ZooSettings) -> Converted:
+    from converter.zoo import cache_key, read_record
 
     path, out = Path(model), Path(settings.out_dir)
-    key = model_key(path, Path(settings.zoo_dir))
     digest = cache_key(path, settings.settings_text(), settings.options())
     remembered = None if settings.force else read_record(out, key, digest)
     if remembered is not None:

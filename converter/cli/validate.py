@@ -165,10 +165,10 @@ def print_rows(rows: list[dict], title: str) -> None:
 
 def print_models(rows: list[dict], title: str) -> None:
     """One line per model of a zoo: each precision's verdict over the backends, its worst error and size."""
-    table = _table(title, "fp32/fp16: worst verdict over the backends; max_rel: max|diff| / max|source|")
-    table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=30)
-    for column in ("fp32", "fp16", "fp32 err", "fp16 err", "accuracy", "KiB", "FP16 KiB"):
-        table.add_column(column, no_wrap=True, justify="left" if column in ("fp32", "fp16") else "right")
+    table = _table(title, "fp32/fp16: worst verdict over the backends; err: max_rel, max|diff| / max|source|; KiB: FP32, FP16")
+    table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=26)
+    for column in ("fp32", "fp16", "fp32 err", "fp16 err", "acc", "KiB", "KiB"):
+        table.add_column(column, no_wrap=True, min_width=len(column) + (1 if column in ("fp32", "fp16") else 0), justify="left" if column in ("fp32", "fp16") else "right")
     by_model: dict[str, list[dict]] = {}
     for row in rows:
         by_model.setdefault(str(row.get("model", "")), []).append(row)
@@ -190,8 +190,8 @@ def print_models(rows: list[dict], title: str) -> None:
             cells["fp32 err"],
             cells["fp16 err"],
             _number(min(fp16_accuracy, default=None), ".2%"),
-            f"{cells['fp32 size'] / 1024:,.1f}" if cells["fp32 size"] else "",
-            f"{cells['fp16 size'] / 1024:,.1f}" if cells["fp16 size"] else "",
+            f"{cells['fp32 size'] / 1024:,.0f}" if cells["fp32 size"] else "",
+            f"{cells['fp16 size'] / 1024:,.0f}" if cells["fp16 size"] else "",
         )
     stdout.print(table)
 

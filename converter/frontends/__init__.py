@@ -13,12 +13,21 @@ from pathlib import Path
 
 from converter.errors import InvalidModelError
 
-SUFFIXES = {".onnx": "onnx", ".xml": "ir"}
-SUPPORTED = "supported: .onnx, OpenVINO IR .xml"
+SUFFIXES = {
+    ".onnx": "onnx",
+    ".xml": "ir",
+    ".pb": "tensorflow",
+    ".pbtxt": "tensorflow",
+    ".keras": "keras",
+    ".h5": "keras",
+    ".hdf5": "keras",
+}
+SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow frozen .pb/.pbtxt, Keras .keras/.h5"
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """The frontend that reads `path`: "onnx" or "ir". Raises InvalidModelError saying what is wrong."""
+    """The frontend that reads `path`: "onnx", "ir", "tensorflow" (a frozen GraphDef) or "keras".
+    Raises InvalidModelError saying what is wrong."""
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if not path.exists():
@@ -37,6 +46,14 @@ def reference_runner(path: str | os.PathLike[str]):
         from converter.frontends.onnx.reference import OnnxReference
 
         return OnnxReference(path)
+    if kind == "tensorflow":
+        from converter.frontends.tensorflow.reference import GraphDefReference
+
+        return GraphDefReference(path)
+    if kind == "keras":
+        from converter.frontends.keras.reference import KerasReference
+
+        return KerasReference(path)
     from converter.validate.runners import IrRunner, openvino_available
 
     return IrRunner(path, "openvino" if openvino_available() else "onnxruntime")
@@ -47,10 +64,11 @@ def source_bytes(path: str | os.PathLike[str]) -> int:
     path = Path(path)
     if path.is_dir():
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    if detect_format(path) == "onnx":
+    kind = detect_format(path)
+    if kind == "onnx":
         from converter.frontends.onnx.reference import source_bytes as onnx_bytes
 
         return onnx_bytes(path)
     weights = path.with_suffix(".bin")
-    return path.stat().st_size + (weights.stat().st_size if weights.is_file() else 0)
+    return path.stat().st_size + (weights.stat().st_size if kind == "ir" and weights.is_file() else 0)
 

@@ -1,0 +1,64 @@
+"""The TensorFlow reference runner: TensorFlow itself runs the source graph (validation only)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from converter.errors import InvalidModelError
+from converter.validate.inputs import TensorSpec
+
+NOT_OUTPUTS = ("NoOp", "Assert", "SaveV2", "RestoreV2", "MergeV2Checkpoints")
+
+
+class GraphDefReference:
+    """A frozen GraphDef (.pb / .pbtxt) imported into a TF1-style session. Inputs are its
+    Placeholders, outputs every output of the nodes nobody reads (as the frontend picks them)."""
+
+    label = "tensorflow"
+
+    def __init__(self, path: str | os.PathLike[str]):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # TensorFlow's oneDNN kernels announce themselves on stderr and reorder float sums; the
+        # reference answer is better without them.
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        try:
+            import tensorflow as tf
+        except ImportError:
+            raise InvalidModelError(f"{path}: validating a TensorFlow model needs TensorFlow: pip install 'irforge[tensorflow]'") from None
+        from google.protobuf import text_format
+
+        path = Path(path)
+        graph_def = tf.compat.v1.GraphDef()
+        if path.suffix.lower() in (".pbtxt", ".txt"):
+            text_format.Parse(path.read_text(), graph_def)
+        else:
+            graph_def.ParseFromString(path.read_bytes())
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.compat.v1.import_graph_def(graph_def, name="")
+        operations = self.graph.get_operations()
+        consumed = {tensor.op.name for op in operations for tensor in op.inputs}
+        self._placeholders = [op.outputs[0] for op in operations if op.type == "Placeholder"]
+        self._fetches = [t for op in operations if op.name not in consumed and op.type not in NOT_OUTPUTS for t in op.outputs]
+        self.node_count = len(operations)
+        self.session = tf.compat.v1.Session(graph=self.graph)
+
+    def input_specs(self) -> list[TensorSpec]:
+        return [_spec(tensor, tensor.op.name) for tensor in self._placeholders]
+
+    def output_specs(self) -> list[TensorSpec]:
+        return [_spec(tensor, tensor.name) for tensor in self._fetches]
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        values = {tensor: feeds[tensor.op.name] for tensor in self._placeholders}
+        return [np.asarray(x) for x in self.session.run(self._fetches, feed_dict=values)]
+
+
+def _spec(tensor, name: str) -> TensorSpec:
+    shape = tensor.shape
+    dims = None if shape.rank is None else tuple(shape.as_list())
+    return TensorSpec(name, np.dtype(tensor.dtype.as_numpy_dtype), dims)
