@@ -1,9 +1,10 @@
-"""The Keras reference runner: Keras itself loads the source file and runs it (validation only)."""
+"""The Keras reference runner: Keras itself runs the source model (validation only; the frontend never imports it)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -12,41 +13,40 @@ from converter.validate.inputs import TensorSpec
 
 
 class KerasReference:
-    """`keras.models.load_model(path, compile=False)` (Keras 3 reads Keras 2 `.h5` files too)."""
+    """`keras.saving.load_model(path, compile=False)` run in inference mode. Inputs and outputs are named like
+    the model's input and output layers, as the IR's are."""
 
     label = "keras"
 
     def __init__(self, path: str | os.PathLike[str]):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        # TensorFlow's oneDNN kernels announce themselves on stderr and reorder float sums; the
-        # reference answer is better without them.
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # the reference sums in a fixed order
         try:
             import keras
         except ImportError:
             raise InvalidModelError(f"{path}: validating a Keras model needs Keras: pip install 'irforge[tensorflow]'") from None
+        self.path = Path(path)
         try:
-            self.model = keras.models.load_model(os.fspath(path), compile=False)
-        except Exception as error:  # Keras raises many kinds for files it cannot load
-            raise InvalidModelError(f"{path}: Keras cannot load the source model: {error}") from None
+            self.model = keras.saving.load_model(self.path, compile=False)
+        except Exception as error:  # Keras raises ValueError, TypeError, OSError… for files it cannot rebuild
+            raise InvalidModelError(f"{self.path}: Keras cannot load the model: {type(error).__name__}: {error}") from None
         self.node_count = len(self.model.layers)
-        self._inputs = [_spec(tensor.name, tensor) for tensor in self.model.inputs]
-        names = list(getattr(self.model, "output_names", None) or [t.name for t in self.model.outputs])
-        self._outputs = [_spec(name, tensor) for name, tensor in zip(names, self.model.outputs)]
 
     def input_specs(self) -> list[TensorSpec]:
-        return list(self._inputs)
+        return [_spec(tensor) for tensor in self.model.inputs]
 
     def output_specs(self) -> list[TensorSpec]:
-        return list(self._outputs)
+        return [_spec(tensor) for tensor in self.model.outputs]
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        arrays = [feeds[spec.name] for spec in self._inputs]
-        outputs = self.model(arrays if len(arrays) > 1 else arrays[0], training=False)
-        if not isinstance(outputs, (list, tuple)):
-            outputs = [outputs]
-        return [np.asarray(output) for output in outputs]
+        inputs = [np.asarray(feeds[spec.name]) for spec in self.input_specs()]
+        result = self.model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        results = result if isinstance(result, (list, tuple)) else [result]
+        return [np.asarray(r) for r in results]
 
 
-def _spec(name: str, tensor) -> TensorSpec:
-    return TensorSpec(name, np.dtype(str(tensor.dtype)), tuple(tensor.shape))
+def _spec(tensor) -> TensorSpec:
+    history = getattr(tensor, "_keras_history", None)
+    name = history[0].name if history is not None else tensor.name
+    dims = None if tensor.shape is None else tuple(tensor.shape)
+    return TensorSpec(name, np.dtype(str(tensor.dtype)), dims)
