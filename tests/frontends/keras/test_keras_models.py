@@ -139,3 +139,20 @@ def test_mobilenet_v2(keras, tmp_path, capsys):
             print(f"\nMobileNetV2 {suffix}: max abs diff {np.max(np.abs(actual - expected)):.3g}, "
                   f"{counts['Transpose']} Transpose, {sum(counts.values())} ops")
         assert counts["Transpose"] <= 2 and "BatchNormInference" not in counts, counts
+
+
+def test_channels_first_layers(keras, check_keras):
+    """data_format="channels_first" needs no Transposes. (Keras 3.15 adds a channels_first DepthwiseConv2D's bias
+    along the wrong axis when depth_multiplier > 1, so that layer is not compared here.)"""
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    first = "channels_first"
+    model = keras.Sequential([
+        keras.Input((3, 8, 8), name="x"), L.Conv2D(4, 3, padding="same", data_format=first), L.BatchNormalization(axis=1),
+        L.MaxPooling2D(data_format=first), L.ZeroPadding2D(1, data_format=first), L.UpSampling2D(data_format=first),
+        L.Conv2DTranspose(2, 3, strides=2, padding="same", data_format=first),
+        L.GlobalAveragePooling2D(data_format=first, keepdims=True), L.Flatten(data_format=first),
+    ])
+    randomize(model)
+    graphs = check_keras(model)
+    assert all(op_counts(g)["Transpose"] == 1 for g in graphs.values())  # Flatten's channels_first → last
