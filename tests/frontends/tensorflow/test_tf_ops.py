@@ -405,3 +405,70 @@ def test_resize(tmp_path, op, align_corners, half_pixel_centers):
         return [up, down]
 
     check(tmp_path, f, random(2, 5, 4, 3), expect_ops=[op])
+
+
+# ---------------------------------------------------------------- beyond the basics
+
+
+@pytest.mark.parametrize("padding, strides, size", [("SAME", 2, 8), ("VALID", 2, 9), ("SAME", 1, 5), ("VALID", 3, 13)])
+def test_conv2d_backprop_input(tmp_path, padding, strides, size):
+    w = tf.constant(random(3, 3, 4, 6, seed=1))  # [H, W, output channels, input channels]
+
+    def f(x):
+        batch = tf.shape(x)[0]
+        return tf.nn.conv2d_transpose(x, w, tf.stack([batch, size, size, 4]), strides=strides, padding=padding)
+
+    source = (size + strides - 1) // strides if padding == "SAME" else (size - 3) // strides + 1
+    check(tmp_path, f, random(2, source, source, 6), shapes=[[None, source, source, 6]], expect_ops=["Conv2DBackpropInput"])
+
+
+def test_depthwise_dilation_through_space_to_batch(tmp_path):
+    w = tf.constant(random(3, 3, 4, 1, seed=1))
+
+    def f(x):
+        return tf.nn.depthwise_conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME", dilations=[2, 2])
+
+    check(tmp_path, f, random(2, 9, 10, 4), shapes=[[None, 9, 10, 4]], expect_ops=["SpaceToBatchND", "BatchToSpaceND"])
+
+
+def test_space_depth_batch_rearrangements(tmp_path):
+    def f(x):
+        return [
+            tf.nn.space_to_depth(x, 2),
+            tf.nn.depth_to_space(tf.concat([x, x * 2.0], axis=-1), 2),
+            tf.space_to_batch_nd(x, [2, 3], [[0, 0], [1, 1]]),
+            tf.batch_to_space(tf.concat([x] * 6, axis=0), [2, 3], [[1, 0], [0, 2]]),
+        ]
+
+    check(tmp_path, f, random(2, 4, 4, 2), expect_ops=["SpaceToDepth", "DepthToSpace", "SpaceToBatchND", "BatchToSpaceND"])
+
+
+def test_einsum_clip_topk_cumsum_reverse(tmp_path):
+    def f(a, b):
+        values, indices = tf.math.top_k(a, k=3)
+        return [
+            tf.einsum("bij,bjk->bik", a, b),
+            tf.einsum("bij->bji", a),
+            raw.ClipByValue(t=a, clip_value_min=-0.5, clip_value_max=0.7),
+            raw.ClipByValue(t=a, clip_value_min=a * 0.0 - 0.2, clip_value_max=0.3),
+            values,
+            indices,
+            tf.cumsum(a, axis=1),
+            tf.cumsum(a, axis=-1, exclusive=True, reverse=True),
+            tf.reverse(a, axis=[0, 2]),
+        ]
+
+    check(tmp_path, f, random(2, 3, 5), random(2, 5, 4, seed=1), expect_ops=["Einsum", "ClipByValue", "TopKV2", "Cumsum", "ReverseV2"])
+
+
+def test_where_one_hot_gather_nd_lrn(tmp_path):
+    def f(x, ids):
+        return [
+            tf.where(x > 0.5),
+            tf.one_hot(ids, 4, on_value=2.0, off_value=-1.0),
+            tf.one_hot(ids, 3, axis=0),
+            tf.gather_nd(x, [[0, 1], [1, 2]]),
+            tf.nn.local_response_normalization(tf.reshape(x, [1, 2, 3, 4]), depth_radius=1, bias=2.0, alpha=0.5, beta=0.75),
+        ]
+
+    check(tmp_path, f, random(2, 3, 4), np.array([0, 3, -1, 2], np.int32), expect_ops=["Where", "OneHot", "GatherNd", "LRN"])

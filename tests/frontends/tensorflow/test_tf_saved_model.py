@@ -151,3 +151,28 @@ def test_unsupported_ops_inside_functions_are_listed_with_their_call_path(tmp_pa
     assert set(error.value.unsupported) == {"Igamma", "Zeta"}
     (node,) = error.value.unsupported["Igamma"]
     assert re.fullmatch(r"(Stateful)?PartitionedCall/(.+/)?Igamma", node), node
+
+
+def test_keras_mobilenet_v2_keeps_one_transpose_and_no_batchnorm(tmp_path):
+    """Residual blocks, depthwise convolutions, ZeroPadding, ReLU6 and BatchNorm as arithmetic:
+    the SavedModel and the frozen graph of the same model convert, match, and lose every
+    NHWC ↔ NCHW pair to transpose sinking."""
+    keras = pytest.importorskip("keras")
+    from tf_support import freeze, write_graph
+
+    from converter.frontends.tensorflow import convert_graphdef
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=10)
+    folder = tmp_path / "mobilenet_v2"
+    model.export(str(folder), verbose=False)
+    x = random(2, 32, 32, 3)
+    expected = model(x).numpy()
+    _, graph_def = freeze(lambda image: model(image), [tf.TensorSpec([None, 32, 32, 3], tf.float32, name="image")])
+    frozen = write_graph(graph_def, tmp_path / "mobilenet_v2.pb")
+    for kind, graph in [("saved", convert_saved_model(folder)), ("frozen", convert_graphdef(frozen))]:
+        optimized, _ = optimize(graph)
+        histogram = optimized.op_histogram()
+        assert histogram.get("Transpose", 0) <= 2 and "BatchNormInference" not in histogram and "Multiply" not in histogram, (kind, histogram)
+        (actual,) = run_ir(optimized, tmp_path / kind, {graph.parameters[0].name: x})
+        np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL, err_msg=kind)

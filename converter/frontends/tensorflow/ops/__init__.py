@@ -11,6 +11,7 @@ from converter.frontends.tensorflow.ops import (
     elementwise,
     indexing,
     matmul,
+    misc,
     normalization,
     pooling,
     reduction,
@@ -18,7 +19,7 @@ from converter.frontends.tensorflow.ops import (
     shape,
 )
 
-FAMILIES = (core, calls, conv, normalization, matmul, activation, elementwise, pooling, reduction, shape, indexing, resize)
+FAMILIES = (core, calls, conv, normalization, matmul, activation, elementwise, pooling, reduction, shape, indexing, resize, misc)
 
 
 def _collect() -> dict[str, Handler]:

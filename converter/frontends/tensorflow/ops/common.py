@@ -51,6 +51,35 @@ def checked_axis(axis: int, rank: int, what: str) -> int:
     return normalized
 
 
+def static_entries(value: Value) -> list[int | None] | None:
+    """The entries of a 0-D or 1-D integer tensor known before running (None where not), through
+    the shape arithmetic exporters write (`tf.stack([tf.shape(x)[0], 8, 8, 4])`), or None when
+    even the length is unknown."""
+    array = value.const
+    if array is not None:
+        return [int(v) for v in np.asarray(array).reshape(-1)]
+    node = value.producer
+    kind = node.op.type
+    if kind == "ShapeOf":
+        dims = node.inputs[0].shape.dims
+        return None if dims is None else list(dims)
+    if kind == "Convert":
+        return static_entries(node.inputs[0])
+    if kind == "Concat" and value.shape.rank == 1:
+        parts = [static_entries(v) for v in node.inputs]
+        return None if any(p is None for p in parts) else [e for p in parts for e in p]  # type: ignore[union-attr]
+    if kind in ("Unsqueeze", "Reshape", "Squeeze") and value.shape.dims in ((), (1,)):
+        inner = static_entries(node.inputs[0])
+        if inner is not None and len(inner) == 1:
+            return inner
+    dims = value.shape.dims
+    if dims == ():
+        return [None]
+    if dims is not None and len(dims) == 1 and dims[0] is not None:
+        return [None] * dims[0]
+    return None
+
+
 # ---------------------------------------------------------------- layout
 
 CHANNELS_LAST_FORMATS = ("NHWC", "NDHWC", "NWC")

@@ -1,4 +1,4 @@
-"""TF convolutions and BiasAdd → IR (Group)Convolution + Add, in TF's data format.
+"""TF convolutions and BiasAdd → IR (Group)Convolution(BackpropData) + Add, in TF's data format.
 
 Filters are HWIO (DepthwiseConv2dNative: HW, in channels, multiplier); the IR wants OIHW
 (grouped: G, O/G, I/G, H, W). Constant filters are rearranged here, once.
@@ -11,7 +11,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from converter.frontends.tensorflow.graph import Handler, TFContext
-from converter.frontends.tensorflow.ops.common import channels_first, channels_last, i64, is_channels_last, permuted, spatial, window_padding
+from converter.frontends.tensorflow.ops.common import (
+    channels_first,
+    channels_last,
+    i64,
+    is_channels_last,
+    permuted,
+    spatial,
+    static_entries,
+    window_padding,
+)
 from converter.frontends.tensorflow.tensors import Unsupported
 from converter.ir.graph import Value
 from converter.ops import conv as ops
@@ -132,6 +141,62 @@ def DepthwiseConv2dNative(
     return channels_last(y, data_format, 4)
 
 
+def Conv2DBackpropInput(
+    ctx: TFContext,
+    input_sizes: Value,
+    w: Value,
+    out_backprop: Value,
+    *,
+    strides: list[int],
+    padding: str,
+    data_format: str = "NHWC",
+    dilations: Sequence[int] = (1, 1, 1, 1),
+    explicit_paddings: Sequence[int] = (),
+    use_cudnn_on_gpu: bool = True,
+) -> Value:
+    """The transposed convolution (Keras Conv2DTranspose): the gradient of a Conv2D whose input has
+    `input_sizes`. Its padding is the forward convolution's; the extra rows and columns of an
+    output larger than the smallest one that fits become output_padding."""
+    sizes = static_entries(input_sizes)
+    if sizes is None or len(sizes) != 4:
+        raise Unsupported("input_sizes is not a 4-D shape")
+    target = sizes[1:3] if is_channels_last(data_format) else sizes[2:4]
+    if None in target:
+        raise Unsupported("the output's height and width (input_sizes) must be known before running")
+    dims = out_backprop.shape.dims
+    kernel = w.shape.dims
+    if dims is None or kernel is None or any(d is None for d in (*dims[1:], *kernel)):
+        raise Unsupported("Conv2DBackpropInput needs static spatial shapes")
+    source = dims[1:3] if is_channels_last(data_format) else dims[2:4]
+    step = spatial(strides, data_format, 4, "strides")
+    dilation = spatial(dilations, data_format, 4, "dilations")
+    window = window_padding(padding, explicit_paddings, data_format, 4)
+    begin, end = [], []
+    for axis in range(2):
+        extent = (kernel[axis] - 1) * dilation[axis] + 1  # type: ignore[operator]
+        if window["auto_pad"] == "same_upper":
+            total = max((source[axis] - 1) * step[axis] + extent - target[axis], 0)  # type: ignore[operator]
+            begin.append(total // 2)
+            end.append(total - total // 2)
+        else:
+            begin.append(window["pads_begin"][axis])  # type: ignore[index]
+            end.append(window["pads_end"][axis])  # type: ignore[index]
+    natural = [(source[a] - 1) * step[a] + (kernel[a] - 1) * dilation[a] + 1 - begin[a] - end[a] for a in range(2)]  # type: ignore[operator]
+    extra = [target[a] - natural[a] for a in range(2)]
+    if any(e < 0 or e >= max(step[a], dilation[a]) for a, e in enumerate(extra)):
+        raise Unsupported(f"input_sizes {sizes} does not fit the gradient of {list(dims)}")
+    y = ops.ConvolutionBackpropData(
+        channels_first(out_backprop, data_format, 4),
+        _filter_to_oihw(w, 4),  # [H, W, out, in] → [in, out, H, W]: the IR's [C_in of the data, C_out, ...]
+        strides=step,
+        dilations=dilation,
+        pads_begin=begin,
+        pads_end=end,
+        output_padding=extra,
+    )
+    return channels_last(y, data_format, 4)
+
+
 def BiasAdd(ctx: TFContext, x: Value, bias: Value, *, data_format: str = "NHWC") -> Value:
     if is_channels_last(data_format) or x.shape.rank in (None, 1, 2):
         return ew.Add(x, bias)  # the bias goes along the last axis: numpy broadcasting
@@ -149,6 +214,7 @@ HANDLERS: dict[str, Handler] = {
     "Conv2D": Conv2D,
     "Conv3D": Conv3D,
     "DepthwiseConv2dNative": DepthwiseConv2dNative,
+    "Conv2DBackpropInput": Conv2DBackpropInput,
     "BiasAdd": BiasAdd,
     "BiasAddV1": BiasAddV1,
 }

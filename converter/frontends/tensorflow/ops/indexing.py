@@ -1,4 +1,4 @@
-"""TF StridedSlice, Slice and Gather(V2) → IR StridedSlice, Slice and Gather."""
+"""TF StridedSlice, Slice, Gather(V2) and GatherNd → IR StridedSlice, Slice, Gather and GatherND."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def Slice(ctx: TFContext, x: Value, begin: Value, size: Value) -> Value:
     return ops.Slice(x, start, stop, i64([1] * count))
 
 
-def GatherV2(ctx: TFContext, params: Value, indices: Value, axis: Value, *, batch_dims: int = 0) -> Value:
+def GatherV2(ctx: TFContext, params: Value, indices: Value, axis: Value, *, batch_dims: int = 0, bad_indices_policy: str = "") -> Value:
     return ops.Gather(params, indices, as_i64(axis), batch_dims=batch_dims)
 
 
@@ -74,4 +74,8 @@ def Gather(ctx: TFContext, params: Value, indices: Value, *, validate_indices: b
     return ops.Gather(params, indices, i64(0))
 
 
-HANDLERS: dict[str, Handler] = {"StridedSlice": StridedSlice, "Slice": Slice, "GatherV2": GatherV2, "Gather": Gather}
+def GatherNd(ctx: TFContext, params: Value, indices: Value, *, bad_indices_policy: str = "") -> Value:
+    return ops.GatherND(params, indices, batch_dims=0)
+
+
+HANDLERS: dict[str, Handler] = {"StridedSlice": StridedSlice, "Slice": Slice, "GatherV2": GatherV2, "Gather": Gather, "GatherNd": GatherNd}

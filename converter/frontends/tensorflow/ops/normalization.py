@@ -1,12 +1,13 @@
-"""TF FusedBatchNorm (V1, V2, V3) in inference mode → IR BatchNormInference."""
+"""TF FusedBatchNorm (V1, V2, V3) in inference mode and LRN → IR BatchNormInference and LRN."""
 
 from __future__ import annotations
 
 from converter.frontends.tensorflow.graph import Handler, TFContext
-from converter.frontends.tensorflow.ops.common import channels_first, channels_last, known_rank
+from converter.frontends.tensorflow.ops.common import channels_first, channels_last, i64, known_rank
 from converter.frontends.tensorflow.tensors import Unsupported
 from converter.ir.graph import Value
 from converter.ops.core import Convert
+from converter.ops import normalization as ops
 from converter.ops.normalization import BatchNormInference
 
 
@@ -68,7 +69,18 @@ def FusedBatchNormV3(
     return _batch_norm(x, scale, offset, mean, variance, epsilon, data_format, is_training, outputs=6)
 
 
+def LRN(ctx: TFContext, x: Value, *, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0, beta: float = 0.5) -> Value:
+    """Over the last axis: x / (bias + alpha * sum of squares over depth ± depth_radius)^beta.
+    The IR divides alpha by the window size, so it gets alpha × size."""
+    rank = known_rank(x, "LRN")
+    size = 2 * depth_radius + 1
+    # OpenVINO's CPU plugin normalizes across axis 1 (channels) or the spatial axes only
+    y = ops.LRN(channels_first(x, "NHWC", rank), i64([1]), alpha=alpha * size, beta=beta, bias=bias, size=size)
+    return channels_last(y, "NHWC", rank)
+
+
 HANDLERS: dict[str, Handler] = {
+    "LRN": LRN,
     "FusedBatchNorm": FusedBatchNorm,
     "FusedBatchNormV2": FusedBatchNorm,
     "FusedBatchNormV3": FusedBatchNormV3,

@@ -1,17 +1,18 @@
 """TF shape ops → IR shape ops: Reshape, Squeeze, ExpandDims, Concat(V2), Pack, Unpack,
-Transpose, Pad(V2), MirrorPad, Tile, Split(V), BroadcastTo."""
+Transpose, Pad(V2), MirrorPad, Tile, Split(V), BroadcastTo, SpaceToDepth, DepthToSpace,
+SpaceToBatchND, BatchToSpaceND."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from converter.frontends.tensorflow.graph import Handler, TFContext, constant_input
-from converter.frontends.tensorflow.ops.common import as_i64, checked_axis, i64, known_rank
+from converter.frontends.tensorflow.ops.common import as_i64, channels_first, channels_last, checked_axis, i64, known_rank
 from converter.frontends.tensorflow.tensors import Unsupported
 from converter.ir.graph import Value
 from converter.ops import shape as ops
 from converter.ops.core import const
-from converter.ops.indexing import Gather
+from converter.ops.indexing import Gather, Slice
 from converter.ops.spec import const_ints
 
 
@@ -132,6 +133,64 @@ def BroadcastTo(ctx: TFContext, x: Value, shape: Value) -> Value:
     return ops.Broadcast(x, as_i64(shape), mode="numpy")
 
 
+# ---------------------------------------------------------------- blocks ↔ depth and batch
+# TF arranges a block's pixels as (block row, block column, channel): OpenVINO's blocks_first.
+
+
+def SpaceToDepth(ctx: TFContext, x: Value, *, block_size: int, data_format: str = "NHWC") -> Value:
+    y = ops.SpaceToDepth(channels_first(x, data_format, 4), block_size=block_size, mode="blocks_first")
+    return channels_last(y, data_format, 4)
+
+
+def DepthToSpace(ctx: TFContext, x: Value, *, block_size: int, data_format: str = "NHWC") -> Value:
+    y = ops.DepthToSpace(channels_first(x, data_format, 4), block_size=block_size, mode="blocks_first")
+    return channels_last(y, data_format, 4)
+
+
+def _static_blocks(x: Value, block_shape: Value, what: str) -> tuple[list[int], list[int]]:
+    """The block sizes and x's dims after the batch (static: the reshapes need them)."""
+    blocks = [int(b) for b in constant_input(block_shape, "block_shape").reshape(-1)]
+    dims = x.shape.dims
+    if dims is None or any(d is None for d in dims[1:]):
+        raise Unsupported(f"{what} needs the dimensions after the batch to be known, has {x.shape}")
+    return blocks, list(dims[1:])  # type: ignore[arg-type]
+
+
+def SpaceToBatchND(ctx: TFContext, x: Value, block_shape: Value, paddings: Value) -> Value:
+    """Pad the block dims, split each into (size / block, block), move the blocks in front of the batch."""
+    blocks, rest = _static_blocks(x, block_shape, "SpaceToBatchND")
+    count = len(blocks)
+    pads = constant_input(paddings, "paddings").astype(np.int64).reshape(count, 2)
+    zeros = [0] * (len(rest) - count)
+    padded = ops.Pad(x, i64([0, *pads[:, 0].tolist(), *zeros]), i64([0, *pads[:, 1].tolist(), *zeros]), pad_mode="constant")
+    sizes = [rest[i] + int(pads[i].sum()) for i in range(count)]
+    if any(size % block for size, block in zip(sizes, blocks)):
+        raise Unsupported(f"padded sizes {sizes} are not multiples of the blocks {blocks}")
+    split = [0] + [d for size, block in zip(sizes, blocks) for d in (size // block, block)] + rest[count:]
+    grid = ops.Reshape(padded, i64(split), special_zero=True)  # 0 keeps the (maybe dynamic) batch
+    block_axes = [2 + 2 * i for i in range(count)]
+    order = block_axes + [0] + [1 + 2 * i for i in range(count)] + list(range(1 + 2 * count, len(split)))
+    moved = ops.Transpose(grid, i64(order))
+    return ops.Reshape(moved, i64([-1] + [size // block for size, block in zip(sizes, blocks)] + rest[count:]), special_zero=False)
+
+
+def BatchToSpaceND(ctx: TFContext, x: Value, block_shape: Value, crops: Value) -> Value:
+    """The inverse of SpaceToBatchND: blocks out of the batch into the block dims, then crop."""
+    blocks, rest = _static_blocks(x, block_shape, "BatchToSpaceND")
+    count = len(blocks)
+    cut = constant_input(crops, "crops").astype(np.int64).reshape(count, 2)
+    grid = ops.Reshape(x, i64(blocks + [-1] + rest), special_zero=False)
+    order = [count] + [a for i in range(count) for a in (count + 1 + i, i)] + list(range(2 * count + 1, count + 1 + len(rest)))
+    moved = ops.Transpose(grid, i64(order))
+    sizes = [rest[i] * blocks[i] for i in range(count)]
+    merged = ops.Reshape(moved, i64([-1] + sizes + rest[count:]), special_zero=False)
+    if not cut.any():
+        return merged
+    starts = cut[:, 0].tolist()
+    stops = [size - int(end) for size, end in zip(sizes, cut[:, 1])]
+    return Slice(merged, i64(starts), i64(stops), i64([1] * count), i64(list(range(1, count + 1))))
+
+
 HANDLERS: dict[str, Handler] = {
     "Reshape": Reshape,
     "Squeeze": Squeeze,
@@ -148,4 +207,8 @@ HANDLERS: dict[str, Handler] = {
     "Split": Split,
     "SplitV": SplitV,
     "BroadcastTo": BroadcastTo,
+    "SpaceToDepth": SpaceToDepth,
+    "DepthToSpace": DepthToSpace,
+    "SpaceToBatchND": SpaceToBatchND,
+    "BatchToSpaceND": BatchToSpaceND,
 }
