@@ -218,6 +218,7 @@ def test_unary_ops(tmp_path):
             raw.Round(x=x * 2.0),
             raw.Sign(x=x),
             raw.Reciprocal(x=positive),
+            raw.Erfc(x=x),
             raw.LogicalNot(x=x > 0),
         ]
 

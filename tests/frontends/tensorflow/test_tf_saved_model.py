@@ -176,3 +176,19 @@ def test_keras_mobilenet_v2_keeps_one_transpose_and_no_batchnorm(tmp_path):
         assert histogram.get("Transpose", 0) <= 2 and "BatchNormInference" not in histogram and "Multiply" not in histogram, (kind, histogram)
         (actual,) = run_ir(optimized, tmp_path / kind, {graph.parameters[0].name: x})
         np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL, err_msg=kind)
+
+
+def test_keras_transformer_block(tmp_path):
+    """MultiHeadAttention (Einsum), LayerNormalization and exact GELU (Erfc) as Keras 3 exports them."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((6, 16), name="tokens")
+    attended = keras.layers.MultiHeadAttention(num_heads=2, key_dim=8)(tokens, tokens)
+    hidden = keras.layers.LayerNormalization()(tokens + attended)
+    feed_forward = keras.layers.Dense(16)(keras.layers.Dense(32, activation="gelu")(hidden))
+    model = keras.Model(tokens, keras.layers.LayerNormalization()(hidden + feed_forward))
+    folder = tmp_path / "transformer"
+    model.export(str(folder), verbose=False)
+    x = random(2, 6, 16)
+    (actual,) = run_ir(optimize(convert_saved_model(folder))[0], tmp_path / "ir", {"tokens": x})
+    np.testing.assert_allclose(actual, model(x).numpy(), rtol=RTOL, atol=ATOL)

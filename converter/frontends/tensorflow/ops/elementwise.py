@@ -48,6 +48,10 @@ def Reciprocal(ctx: TFContext, x: Value) -> Value:
     return ew.Divide(scalar_like(x, 1), x, m_pythondiv=False)
 
 
+def Erfc(ctx: TFContext, x: Value) -> Value:
+    return ew.Subtract(scalar_like(x, 1), ew.Erf(x))
+
+
 def Square(ctx: TFContext, x: Value) -> Value:
     return ew.Multiply(x, x)
 
@@ -146,6 +150,7 @@ HANDLERS: dict[str, Handler] = (
         "Reciprocal": Reciprocal,
         "Inv": Reciprocal,
         "Square": Square,
+        "Erfc": Erfc,
         "Round": Round,
         "Equal": Equal,
         "NotEqual": NotEqual,
