@@ -193,7 +193,8 @@ class TensorBundle(Mapping[str, np.ndarray]):
                 dims = shape_dims(proto.shape)
                 if dims is None or any(d is None for d in dims):
                     raise TableError(f"entry {key!r} has an unknown shape")
-                entries[key] = BundleEntry(key, proto.dtype, dims, proto.shard_id, proto.offset, proto.size, bool(proto.slices))  # type: ignore[arg-type]
+                sliced = bool(proto.slices)
+                entries[key] = BundleEntry(key, proto.dtype, dims, proto.shard_id, proto.offset, proto.size, sliced)  # type: ignore[arg-type]
         except TableError as error:
             raise InvalidModelError(f"{self.index_path}: {error}") from None
         except (DecodeError, UnicodeDecodeError) as error:

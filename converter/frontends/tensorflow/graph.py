@@ -37,7 +37,7 @@ from converter.ops.core import const, parameter
 Handler = Callable[..., "Value | Sequence[Value | None] | None"]
 
 # Nodes that are never a graph output even when nobody reads them.
-NOT_OUTPUTS = {"NoOp", "Assert", "Const", "Placeholder", "PlaceholderWithDefault"}
+NOT_OUTPUTS = {"NoOp", "Assert", "Const", "Placeholder", "PlaceholderWithDefault", "SaveV2", "RestoreV2", "MergeV2Checkpoints"}
 CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
 
 # Output arguments of supported ops with more than one, for graphs without op definitions.
@@ -77,6 +77,7 @@ class TFContext:
         self.op_defs = dict(op_defs or {})
         self.variables = variables if variables is not None else {}
         self.parameters: dict[str, Node] = {}
+        self.function_nodes: dict[str, dict[str, Any]] = {}
         self.function_orders: dict[str, list[Any]] = {}
         self.node: Any = None
         self.scope = Scope({})
@@ -105,7 +106,7 @@ class TFContext:
         signature = function.signature
         if len(args) != len(signature.input_arg):
             raise Unsupported(f"{name} takes {len(signature.input_arg)} inputs, the call gives {len(args)}")
-        scope = Scope(function_nodes(function, self.source), f"{self.node_name}/", function)
+        scope = Scope(function_nodes(self, name), f"{self.node_name}/", function)
         for arg, value in zip(signature.input_arg, args):
             scope.values[arg.name] = [value]
         outer_scope, outer_node = self.scope, self.node
@@ -133,9 +134,12 @@ class TFContext:
     def function_reference(self, text: str, nodes: Mapping[str, Any], arguments: set[str]) -> tuple[str, int]:
         """`arg`, `arg:i`, `node:output_arg` or `node:output_arg:i` (inside function bodies)."""
         parts = text.split(":")
-        if parts[0] in arguments and len(parts) <= 2:
-            return parts[0], int(parts[1]) if len(parts) == 2 else 0
-        if len(parts) not in (2, 3) or parts[0] not in nodes:
+        if parts[0] in arguments:
+            if len(parts) == 1:
+                return parts[0], 0
+            if len(parts) == 2 and parts[1].isdigit():
+                return parts[0], int(parts[1])
+        if len(parts) not in (2, 3) or parts[0] not in nodes or (len(parts) == 3 and not parts[2].isdigit()):
             raise InvalidModelError(f"{self.source}: input {text!r} names no node or argument of the function")
         index = int(parts[2]) if len(parts) == 3 else 0
         return parts[0], self.output_offset(nodes[parts[0]], parts[1]) + index
@@ -194,8 +198,12 @@ def data_inputs(node: Any) -> list[tuple[str, int]]:
     return [parse_reference(reference) for reference in data_references(node)]
 
 
-def function_nodes(function: Any, source: str) -> dict[str, Any]:
-    return _nodes_by_name(function.node_def, f"{source}: function {function.signature.name!r}", allow_empty=True)
+def function_nodes(ctx: TFContext, name: str) -> dict[str, Any]:
+    """A library function's nodes by name (read once per function)."""
+    if name not in ctx.function_nodes:
+        where = f"{ctx.source}: function {name!r}"
+        ctx.function_nodes[name] = _nodes_by_name(ctx.library[name].node_def, where, allow_empty=True)
+    return ctx.function_nodes[name]
 
 
 def function_order(ctx: TFContext, name: str) -> list[Any]:
@@ -203,13 +211,14 @@ def function_order(ctx: TFContext, name: str) -> list[Any]:
     cache = ctx.function_orders
     if name not in cache:
         function = ctx.library[name]
-        nodes = function_nodes(function, ctx.source)
+        nodes = function_nodes(ctx, name)
         arguments = {arg.name for arg in function.signature.input_arg}
 
         def producers(node: Any) -> list[str]:
             return [ctx.function_reference(r, nodes, arguments)[0] for r in data_references(node)]
 
-        roots = [ctx.function_reference(function.ret[arg.name], nodes, arguments)[0] for arg in function.signature.output_arg if arg.name in function.ret]
+        returned = [function.ret[arg.name] for arg in function.signature.output_arg if arg.name in function.ret]
+        roots = [ctx.function_reference(reference, nodes, arguments)[0] for reference in returned]
         where = f"{ctx.source}: function {name!r}"
         cache[name] = _needed_nodes(nodes, where, [r for r in roots if r not in arguments], producers, stop_at=arguments)
     return cache[name]

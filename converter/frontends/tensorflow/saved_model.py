@@ -179,6 +179,9 @@ class BundleVariables(Mapping[str, np.ndarray]):
                 raise InvalidModelError(f"{self.bundle.index_path}: key {key!r} is {array.dtype}, variable {name!r} {expected}")
         return array
 
+    def __contains__(self, name: object) -> bool:
+        return name in self.keys
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys)
 
