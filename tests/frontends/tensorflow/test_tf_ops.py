@@ -75,6 +75,16 @@ def test_depthwise_conv2d(tmp_path, strides, dilations, padding):
     check(tmp_path, f, random(2, 9, 9, 4), expect_ops=["DepthwiseConv2dNative"])
 
 
+def test_conv3d_and_3d_pools(tmp_path):
+    w = tf.constant(random(2, 3, 3, 2, 4, seed=1))
+
+    def f(x):
+        y = tf.nn.conv3d(x, w, strides=[1, 1, 2, 1, 1], padding="SAME")
+        return [y, tf.nn.max_pool3d(y, 2, 2, "VALID"), tf.nn.avg_pool3d(y, [1, 3, 3], 1, "SAME")]
+
+    check(tmp_path, f, random(1, 4, 7, 6, 2), expect_ops=["Conv3D", "MaxPool3D", "AvgPool3D"])
+
+
 def test_conv_bias_relu_conv_keeps_two_transposes(tmp_path):
     w1, b1, w2 = tf.constant(random(3, 3, 3, 8, seed=1)), tf.constant(random(8, seed=2)), tf.constant(random(1, 1, 8, 4, seed=3))
 

@@ -70,6 +70,22 @@ def test_tf_module_calls_are_inlined_and_variables_memory_mapped(tmp_path):
     _check_against_tensorflow(graph, folder, {"x": random(5, 4)}, tmp_path)
 
 
+def test_gathering_rows_of_a_variable(tmp_path):
+    class Lookup(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = tf.Variable(random(10, 4, seed=4))
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+        def __call__(self, ids):
+            return tf.gather(self.table, ids) * 2.0
+
+    folder = tmp_path / "lookup"
+    tf.saved_model.save(Lookup(), str(folder))
+    graph = convert_saved_model(folder)
+    _check_against_tensorflow(graph, folder, {"ids": np.array([3, 0, 9, 3], np.int32)}, tmp_path)
+
+
 def test_keras_export_cnn(tmp_path):
     keras = pytest.importorskip("keras")
     keras.utils.set_random_seed(0)
