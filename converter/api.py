@@ -35,6 +35,10 @@ def load_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
         from converter.frontends.keras import convert_keras
 
         return convert_keras(path)
+    if kind == "savedmodel":
+        from converter.frontends.tensorflow import convert_saved_model
+
+        return convert_saved_model(path)
     return read_model(path)
 
 

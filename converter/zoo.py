@@ -40,12 +40,16 @@ def find_models(directory: str | os.PathLike[str], exclude: Sequence[Path] = ())
     if not directory.is_dir():
         raise InvalidModelError(f"{directory}: is a file, not a directory of models (irforge convert takes one model)")
     skipped = [Path(p).resolve() for p in exclude]
+    saved_models = sorted(p.parent for p in directory.rglob("saved_model.pb"))
     models = []
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+        if any(part.startswith(".") for part in relative.parts) or any(path.resolve().is_relative_to(f) for f in skipped):
             continue
-        if any(path.resolve().is_relative_to(folder) for folder in skipped):
+        if path in saved_models:
+            models.append(path)  # a SavedModel is a folder; nothing inside it is a model of its own
+            continue
+        if not path.is_file() or any(path.is_relative_to(folder) for folder in saved_models):
             continue
         suffix = path.suffix.lower()
         if suffix in MODEL_SUFFIXES and (suffix != ".xml" or is_ir(path)):
@@ -79,6 +83,8 @@ def model_files(model: Path) -> list[Path]:
     """Every file the model is made of: the model, its external data or weights, its manifest and data."""
     from converter.validate.manifest import find_manifest, manifest_path
 
+    if model.is_dir():  # a SavedModel: every file of its folder
+        return sorted(f for f in model.rglob("*") if f.is_file())
     files = {model}
     if model.suffix.lower() == ".xml":
         files.add(model.with_suffix(".bin"))
@@ -147,7 +153,8 @@ def error_result(key: str, model: Path, message: str, precisions: Sequence[str])
     """A model that was not converted or not validated: one `error` row per precision."""
     from converter.frontends import SUFFIXES
 
-    row = {"model": key, "framework": SUFFIXES.get(model.suffix.lower(), ""), "backend": "", "status": "error", "message": message}
+    framework = "savedmodel" if model.is_dir() else SUFFIXES.get(model.suffix.lower(), "")
+    row = {"model": key, "framework": framework, "backend": "", "status": "error", "message": message}
     rows = [{**row, "precision": precision} for precision in precisions]
     return ModelResult(key, "error", rows, [], [message.splitlines()[0]])
 

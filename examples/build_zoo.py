@@ -148,6 +148,29 @@ def write_frozen_graph(folder: Path) -> list[Path]:
     return [path]
 
 
+def write_saved_model(folder: Path) -> list[Path]:
+    """A TensorFlow module with variables exported as a SavedModel (its signature `serving_default`)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+
+    class Regressor(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = tf.Variable(rng.standard_normal((8, 16)).astype(np.float32) / 3, name="hidden")
+            self.head = tf.Variable(rng.standard_normal((16, 2)).astype(np.float32) / 4, name="head")
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="x")])
+        def __call__(self, x):
+            return {"y": tf.matmul(tf.nn.gelu(tf.matmul(x, self.hidden)), self.head)}
+
+    module = Regressor()
+    target = folder / "regressor_savedmodel"
+    tf.saved_model.save(module, str(target), signatures={"serving_default": module.__call__})
+    return sorted(p for p in target.rglob("*") if p.is_file())
+
+
 def main() -> None:
     shutil.rmtree(ZOO, ignore_errors=True)  # every file of the zoo is written below: nothing stale stays
     written = write_onnx(ZOO)
@@ -157,6 +180,7 @@ def main() -> None:
     written += write_broken(ZOO / "broken")
     written += write_keras(ZOO / "keras")
     written += write_frozen_graph(ZOO / "tensorflow")
+    written += write_saved_model(ZOO / "tensorflow")
     for path in sorted(written):
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
     print(f"total: {sum(path.stat().st_size for path in written):,} bytes")

@@ -22,18 +22,21 @@ SUFFIXES = {
     ".h5": "keras",
     ".hdf5": "keras",
 }
-SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow frozen .pb/.pbtxt, Keras .keras/.h5"
+SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5"
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """The frontend that reads `path`: "onnx", "ir", "tensorflow" (a frozen GraphDef) or "keras".
+    """The frontend that reads `path`: "onnx", "ir", "tensorflow" (a frozen GraphDef), "savedmodel"
+    (a folder with saved_model.pb) or "keras".
     Raises InvalidModelError saying what is wrong."""
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if not path.exists():
         raise InvalidModelError(f"{path}: no such file")
     if path.is_dir():
-        raise InvalidModelError(f"{path}: is a directory, not a model file ({SUPPORTED})")
+        if (path / "saved_model.pb").is_file():
+            return "savedmodel"
+        raise InvalidModelError(f"{path}: is a directory, not a model file or a SavedModel ({SUPPORTED})")
     if kind is None:
         raise InvalidModelError(f"{path}: unknown model format ({SUPPORTED})")
     return kind
@@ -50,6 +53,10 @@ def reference_runner(path: str | os.PathLike[str]):
         from converter.frontends.tensorflow.reference import GraphDefReference
 
         return GraphDefReference(path)
+    if kind == "savedmodel":
+        from converter.frontends.tensorflow.reference import SavedModelReference
+
+        return SavedModelReference(path)
     if kind == "keras":
         from converter.frontends.keras.reference import KerasReference
 

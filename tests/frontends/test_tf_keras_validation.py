@@ -68,3 +68,30 @@ def test_frozen_graph_validates_against_tensorflow(frozen_graph: Path, tmp_path:
     assert set(frame["framework"]) == {"tensorflow"}
     assert (frame.loc[frame["precision"] == "fp32", "max_rel"] < 1e-5).all()
     assert (frame.loc[frame["precision"] == "fp16", "status"] == "pass").all()
+
+
+def test_saved_model_folder_is_a_model_of_its_own(tmp_path: Path) -> None:
+    """Detected as a folder, converted, validated with TensorFlow running its signature; the zoo
+    counts the folder once and none of the files inside it."""
+    from converter.zoo import find_models
+
+    class Scale(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = tf.Variable(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def __call__(self, x):
+            return {"y": tf.nn.sigmoid(tf.matmul(x, self.weight))}
+
+    module = Scale()
+    folder = tmp_path / "zoo" / "scale"
+    tf.saved_model.save(module, str(folder), signatures={"serving_default": module.__call__})
+    (tmp_path / "zoo" / "other.onnx").write_bytes(b"")
+    assert find_models(tmp_path / "zoo") == [tmp_path / "zoo" / "other.onnx", folder]
+    assert irforge("convert", folder, "-o", tmp_path / "ir").returncode == 0
+    result = irforge("validate", folder, tmp_path / "ir")
+    assert result.returncode == 0, result.stdout + result.stderr
+    frame = pd.read_csv(tmp_path / "ir" / "report.csv")
+    assert set(frame["framework"]) == {"savedmodel"}
+    assert (frame.loc[frame["precision"] == "fp32", "max_rel"] < 1e-5).all()
