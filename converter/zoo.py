@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,8 +27,6 @@ from converter.errors import ConverterError, InvalidModelError
 MODEL_SUFFIXES = (".onnx", ".xml", ".pb", ".pbtxt", ".keras", ".h5", ".hdf5")
 RECORD = "irforge-model.json"
 STAGING, TRASH = ".staging", ".trash"
-
-Stage = Callable[[str], None]
 
 
 def find_models(directory: str | os.PathLike[str], exclude: Sequence[Path] = ()) -> list[Path]:
@@ -159,37 +157,6 @@ def error_result(key: str, model: Path, message: str, precisions: Sequence[str])
     return ModelResult(key, "error", rows, [], [message.splitlines()[0]])
 
 
-def convert_and_validate(
-    model: Path,
-    zoo: Path,
-    output_dir: Path,
-    backends: tuple[str, ...] | None = None,
-    config: str | os.PathLike[str] | None = None,
-    precisions: Sequence[str] | None = None,
-    on_stage: Stage | None = None,
-) -> ModelResult:
-    """Convert `model` for every precision, then validate every IR on every backend; never raises
-    for a bad model (its result says what went wrong)."""
-    from converter.config import load_config
-
-    key = model_key(model, zoo)
-    stage = on_stage or (lambda _: None)
-    try:
-        settings = load_config(config)
-        precisions = tuple(precisions or settings.precisions)
-        stage("converting")
-        started = time.perf_counter()
-        variants = convert_variants(model, output_dir, key, settings, precisions)
-        seconds = round(time.perf_counter() - started, 4)
-        stage("validating")
-        return validate_variants(model, key, variants, settings, backends, seconds)
-    except ConverterError as error:
-        return error_result(key, model, str(error), precisions or ("fp32", "fp16"))
-    except Exception as error:  # an irforge bug: record it with its trace, keep going
-        message = f"internal error: {type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}"
-        return error_result(key, model, message, precisions or ("fp32", "fp16"))
-
-
 def convert_variants(model: Path, output_dir: Path, key: str, settings, precisions: Sequence[str]) -> list:
     """Write OUT/KEY/<PRECISION>/<stem>.xml for each precision, swapped into place whole."""
     from converter.api import load_model, optimize
@@ -308,7 +275,7 @@ def convert_job(model: Path, output_dir: Path, key: str, config: str | None, pre
     except ConverterError as error:
         return {"error": str(error)}
     except Exception as error:  # an irforge bug: its trace goes in the report
-        return {"error": f"internal error: {type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}"}
+        return {"error": _internal_error(error)}
 
 
 def validate_job(model: Path, key: str, variants: Sequence[tuple[str, str]], config: str | None, backends: Sequence[str], convert_seconds: float) -> dict:
@@ -322,6 +289,10 @@ def validate_job(model: Path, key: str, variants: Sequence[tuple[str, str]], con
         result = validate_variants(model, key, [Variant(p, Path(x)) for p, x in variants], settings, tuple(backends), convert_seconds)
     except ConverterError as error:
         result = error_result(key, model, str(error), precisions)
-    except Exception as error:
-        result = error_result(key, model, f"internal error: {type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}", precisions)
+    except Exception as error:  # an irforge bug: its trace goes in the report
+        result = error_result(key, model, _internal_error(error), precisions)
     return asdict(result)
+
+
+def _internal_error(error: Exception) -> str:
+    return f"internal error: {type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}"

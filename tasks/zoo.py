@@ -153,7 +153,7 @@ def report(results: list[dict], settings: ZooSettings, run_id: str, started: str
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     from converter.validate.history import changes_since, open_history
-    from converter.validate.report import render_markdown, to_frame, write_reports
+    from converter.validate.report import render_markdown, to_frame, write_output_rows, write_reports
 
     out = Path(settings.out_dir)
     frame = to_frame([row for result in results for row in result["rows"]])
@@ -165,7 +165,7 @@ def report(results: list[dict], settings: ZooSettings, run_id: str, started: str
     staging = out / "reports" / f".{run_id}.tmp"  # a killed run leaves no half-written report folder
     title = f"irforge zoo: {settings.zoo_dir}"
     write_reports(frame, staging, title, changes=changes)
-    _write_outputs(results, staging)
+    write_output_rows([row for result in results for row in result["outputs"]], staging)
     os.replace(staging, directory)
     _point_latest(out / "reports", run_id)
     create_table_artifact(key="irforge-zoo-report", table=_records(frame), description=title)
@@ -183,16 +183,6 @@ def report(results: list[dict], settings: ZooSettings, run_id: str, started: str
         sum(1 for result in results if result.get("cached")),
         0 if changes is None else len(changes),
     )
-
-
-def _write_outputs(results: list[dict], directory: Path) -> None:
-    import pandas as pd
-
-    from converter.files import atomic_write_text
-
-    outputs = [row for result in results for row in result["outputs"]]
-    if outputs:
-        atomic_write_text(directory / "outputs.csv", pd.DataFrame(outputs).to_csv(index=False))
 
 
 def _point_latest(reports: Path, run_id: str) -> None:

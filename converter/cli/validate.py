@@ -44,7 +44,7 @@ def validate(
     from converter.config import load_config
     from converter.validate.inputs import parse_input_shape
     from converter.validate.manifest import METRICS, find_manifest
-    from converter.validate.report import to_frame, write_reports
+    from converter.validate.report import to_frame, write_output_rows, write_reports
     from converter.validate.validation import ValidationOptions, find_variants, validate_model
 
     try:
@@ -65,7 +65,7 @@ def validate(
         )
         result = validate_model(model, variants, settings, options, find_manifest(model))
         paths = write_reports(to_frame(result.rows), target, title=f"irforge validation: {model.name}")
-        write_output_details(result.outputs, target)
+        write_output_rows(result.outputs, target)
     except ConverterError as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
     except typer.Exit:
@@ -108,17 +108,6 @@ def report(
     except Exception as error:
         raise internal_error(f"rendering {table}", error) from None
     stdout.print(f"wrote {markdown} and {html} ({len(frame)} rows)", highlight=False)
-
-
-def write_output_details(outputs: list[dict], directory: Path) -> Path | None:
-    """Per-output metrics (a row per model × precision × backend × output) as outputs.csv."""
-    if not outputs:
-        return None
-    import pandas as pd
-
-    from converter.files import atomic_write_text
-
-    return atomic_write_text(directory / "outputs.csv", pd.DataFrame(outputs).to_csv(index=False))
 
 
 SHORT_BACKENDS = {"onnxruntime": "ort", "openvino": "ov"}

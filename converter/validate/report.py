@@ -183,6 +183,13 @@ def change_tone(change: str) -> str:
     return CHANGE_TONES.get(change, "neutral")
 
 
+def write_output_rows(outputs: Sequence[Mapping], directory: Path) -> Path | None:
+    """Per-output metrics (a row per model × precision × backend × output) as outputs.csv."""
+    if not outputs:
+        return None
+    return atomic_write_text(Path(directory) / "outputs.csv", pd.DataFrame(list(outputs)).to_csv(index=False))
+
+
 def read_report(path: Path) -> pd.DataFrame:
     """A written report (its directory, a .csv or a .parquet) with the report's dtypes."""
     path = _report_file(Path(path))

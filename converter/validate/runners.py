@@ -74,11 +74,12 @@ class GraphRunner:
 class IrRunner(GraphRunner):
     """A written IR, reloaded from disk (.xml + .bin) as a user's application would."""
 
-    def __init__(self, xml_path: str | os.PathLike[str], backend: str):
+    def __init__(self, xml_path: str | os.PathLike[str], backend: str, graph: Graph | None = None):
+        """`graph` is the IR already read from `xml_path`, when the caller has it."""
         from converter.serialize.reader import read_ir
 
         self.xml_path = Path(xml_path)
-        graph = read_ir(self.xml_path)
+        graph = graph if graph is not None else read_ir(self.xml_path)
         if backend == "openvino":
             # OpenVINO reads the files itself: what runs is what the user gets.
             from converter.runtime.openvino_backend import compile_ir, run_compiled

@@ -130,7 +130,8 @@ def validate_model(
     model = Path(model)
     name = display_name or model.stem
     reference = reference_runner(model)
-    ranges = integer_ranges(read_ir(variants[0].xml)) if variants else {}
+    graphs = {variants[0].xml: read_ir(variants[0].xml)} if variants else {}  # each IR is read once
+    ranges = integer_ranges(graphs[variants[0].xml]) if variants else {}
     inputs = prepare_inputs(reference, str(model), options, manifest, ranges)
     output_names = [spec.name for spec in reference.output_specs()]
     expected = _run_batches(reference, inputs.batches)
@@ -166,7 +167,9 @@ def validate_model(
             label = f"{variant.precision}/{backend}"
             row = {**base, "precision": variant.precision, "backend": backend, **_sizes(variant), "convert_s": convert_seconds}
             try:
-                runner = IrRunner(variant.xml, backend)
+                if variant.xml not in graphs:
+                    graphs[variant.xml] = read_ir(variant.xml)
+                runner = IrRunner(variant.xml, backend, graphs[variant.xml])
                 actual = _aligned(_run_batches(runner, inputs.batches), output_names, runner.output_names)
             except Exception as error:  # the IR does not load or run on this backend: the variant fails
                 message = f"{label}: the IR does not run: {type(error).__name__}: {error_gist(error)}"
