@@ -1,9 +1,13 @@
 """TF element-wise arithmetic, comparisons, logic and Select → IR element-wise ops.
 
-TF broadcasts binary ops numpy-style, as the IR's default `auto_broadcast` does.
+TF broadcasts binary ops numpy-style, as the IR's default `auto_broadcast` does. Ops the IR
+lacks (DivNoNan, Xlogy, Expm1, Log1p, Atan2, ...) become small exact subgraphs.
 """
 
 from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
 
 from converter.frontends.tensorflow.graph import Handler, TFContext
 from converter.frontends.tensorflow.ops.common import i64, scalar_like
@@ -82,6 +86,92 @@ def SelectV2(ctx: TFContext, condition: Value, x: Value, y: Value) -> Value:
     return ew.Select(condition, x, y)
 
 
+# ---------------------------------------------------------------- special-case arithmetic
+
+
+def _zero_where(condition: Value, value: Value) -> Value:
+    return ew.Select(condition, scalar_like(value, 0), value)
+
+
+def DivNoNan(ctx: TFContext, x: Value, y: Value) -> Value:
+    """x / y, and 0 where y == 0 (whatever x is)."""
+    return _zero_where(ew.Equal(y, scalar_like(y, 0)), ew.Divide(x, y, m_pythondiv=False))
+
+
+def MulNoNan(ctx: TFContext, x: Value, y: Value) -> Value:
+    """x * y, and 0 where y == 0 (even where x is inf or NaN)."""
+    return _zero_where(ew.Equal(y, scalar_like(y, 0)), ew.Multiply(x, y))
+
+
+def Xdivy(ctx: TFContext, x: Value, y: Value) -> Value:
+    return _zero_where(ew.Equal(x, scalar_like(x, 0)), ew.Divide(x, y, m_pythondiv=False))
+
+
+def Xlogy(ctx: TFContext, x: Value, y: Value) -> Value:
+    return _zero_where(ew.Equal(x, scalar_like(x, 0)), ew.Multiply(x, ew.Log(y)))
+
+
+def Xlog1py(ctx: TFContext, x: Value, y: Value) -> Value:
+    return _zero_where(ew.Equal(x, scalar_like(x, 0)), ew.Multiply(x, _log1p(y)))
+
+
+def TruncateDiv(ctx: TFContext, x: Value, y: Value) -> Value:
+    quotient = ew.Divide(x, y, m_pythondiv=False)  # integers: rounded toward zero
+    if not x.element_type.is_float:
+        return quotient
+    return ew.Select(ew.Less(quotient, scalar_like(x, 0)), ew.Ceiling(quotient), ew.Floor(quotient))
+
+
+def TruncateMod(ctx: TFContext, x: Value, y: Value) -> Value:
+    return ew.Mod(x, y)  # the remainder takes the dividend's sign, as C's fmod
+
+
+def _log1p(x: Value) -> Value:
+    """log(1 + x) without the cancellation of 1 + x near 0 (Kahan: log(u) * x / (u - 1), u = 1 + x)."""
+    u = ew.Add(x, scalar_like(x, 1))
+    d = ew.Subtract(u, scalar_like(x, 1))
+    # d == x once x is large or infinite (and at x = -1): the ratio is 1, and inf/inf must not be NaN.
+    ratio = ew.Select(ew.Equal(d, x), scalar_like(x, 1), ew.Divide(x, d, m_pythondiv=False))
+    return ew.Select(ew.Equal(d, scalar_like(x, 0)), x, ew.Multiply(ew.Log(u), ratio))
+
+
+def Log1p(ctx: TFContext, x: Value) -> Value:
+    return _log1p(x)
+
+
+def Expm1(ctx: TFContext, x: Value) -> Value:
+    """exp(x) - 1 without the cancellation near 0 (Kahan: (u - 1) * x / log(u), u = exp(x))."""
+    u = ew.Exp(x)
+    d = ew.Subtract(u, scalar_like(x, 1))
+    # For large x the ratio x / log(u) is 1 to within rounding, and where u overflows it would be x / inf.
+    large = ew.Greater(x, scalar_like(x, np.log(float(ml_dtypes.finfo(x.element_type.numpy).max)) / 2))
+    ratio = ew.Select(large, scalar_like(x, 1), ew.Divide(x, ew.Log(u), m_pythondiv=False))
+    kahan = ew.Select(ew.Equal(d, scalar_like(x, -1)), d, ew.Multiply(d, ratio))
+    # x itself where exp(x) rounds to 1, and for NaN (OpenVINO's Exp(NaN) is inf)
+    return ew.Select(ew.LogicalOr(ew.Equal(u, scalar_like(x, 1)), ew.IsNaN(x)), x, kahan)
+
+
+def _sign_bit(x: Value) -> Value:
+    """True for negative numbers, -0 and -inf (1 / -0 = -inf tells -0 from +0)."""
+    return ew.LogicalOr(ew.Less(x, scalar_like(x, 0)), ew.Less(ew.Divide(scalar_like(x, 1), x, m_pythondiv=False), scalar_like(x, 0)))
+
+
+def Atan2(ctx: TFContext, y: Value, x: Value) -> Value:
+    """atan(y / x) moved to x's half-plane, as C's atan2, signed zeros and infinities included."""
+    zero = scalar_like(x, 0)
+    both_zero = ew.LogicalAnd(ew.Equal(x, zero), ew.Equal(y, zero))
+    both_infinite = ew.LogicalAnd(ew.IsInf(x), ew.IsInf(y))
+    # 0/0 and inf/inf: the limits atan(±0) and atan(±1) give C's answers after the shift.
+    ratio = ew.Select(both_zero, y, ew.Select(both_infinite, ew.Multiply(ew.Sign(y), ew.Sign(x)), ew.Divide(y, x, m_pythondiv=False)))
+    angle = ew.Atan(ratio)
+    half_turn = ew.Select(_sign_bit(y), scalar_like(x, -np.pi), scalar_like(x, np.pi))
+    return ew.Select(_sign_bit(x), ew.Add(angle, half_turn), angle)
+
+
+def IsInf(ctx: TFContext, x: Value) -> Value:
+    return ew.IsInf(x, detect_negative=True, detect_positive=True)
+
+
 def _binary(op: OpSpec) -> Handler:
     def handler(ctx: TFContext, x: Value, y: Value) -> Value:
         return op(x, y)
@@ -138,6 +228,8 @@ UNARY: dict[str, OpSpec] = {
     "Acosh": ew.Acosh,
     "Atanh": ew.Atanh,
     "LogicalNot": ew.LogicalNot,
+    "IsNan": ew.IsNaN,
+    "IsFinite": ew.IsFinite,
 }
 
 HANDLERS: dict[str, Handler] = (
@@ -156,6 +248,17 @@ HANDLERS: dict[str, Handler] = (
         "NotEqual": NotEqual,
         "Select": Select,
         "SelectV2": SelectV2,
+        "DivNoNan": DivNoNan,
+        "MulNoNan": MulNoNan,
+        "Xdivy": Xdivy,
+        "Xlogy": Xlogy,
+        "Xlog1py": Xlog1py,
+        "TruncateDiv": TruncateDiv,
+        "TruncateMod": TruncateMod,
+        "Log1p": Log1p,
+        "Expm1": Expm1,
+        "Atan2": Atan2,
+        "IsInf": IsInf,
     }
     | {name: _binary(op) for name, op in BINARY.items()}
     | {name: _unary(op) for name, op in UNARY.items()}

@@ -1,19 +1,22 @@
-"""TF Einsum, ClipByValue, TopKV2, Cumsum, ReverseV2, Where, OneHot → IR Einsum, Clamp, TopK, CumSum, Slice, NonZero, OneHot."""
+"""TF Einsum, ClipByValue, TopKV2, Cumsum, ReverseV2, Where, OneHot, MatrixBandPart → IR Einsum, Clamp, TopK,
+CumSum, Slice, NonZero, OneHot, a Select on a band mask."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from converter.frontends.tensorflow.graph import Handler, TFContext, constant_input
-from converter.frontends.tensorflow.ops.common import as_i64, checked_axis, i64, known_rank
+from converter.frontends.tensorflow.ops.common import as_i64, checked_axis, i64, known_rank, scalar_like
 from converter.frontends.tensorflow.protos import DataType
-from converter.frontends.tensorflow.tensors import element_type
+from converter.frontends.tensorflow.tensors import Unsupported, element_type
 from converter.ir.graph import Value
+from converter.ir.types import ElementType
 from converter.ops import activation as act
 from converter.ops import elementwise as ew
 from converter.ops import matmul, misc
-from converter.ops.indexing import Slice
-from converter.ops.shape import Transpose
+from converter.ops.core import ShapeOf, const
+from converter.ops.indexing import Gather, Slice
+from converter.ops.shape import Transpose, Unsqueeze
 
 INT64_MIN = np.iinfo(np.int64).min
 
@@ -61,6 +64,30 @@ def OneHot(ctx: TFContext, indices: Value, depth: Value, on_value: Value, off_va
     return misc.OneHot(indices, as_i64(depth), on_value, off_value, axis=axis, negative_indices_mode="ignore_negative")
 
 
+def MatrixBandPart(ctx: TFContext, x: Value, num_lower: Value, num_upper: Value) -> Value:
+    """Keeps x[..., m, n] where (num_lower < 0 or m - n <= num_lower) and (num_upper < 0 or
+    n - m <= num_upper), zeros elsewhere."""
+    rank = known_rank(x, "MatrixBandPart")
+    if rank < 2:
+        raise Unsupported("MatrixBandPart needs a rank of at least 2")
+    offsets = _row_minus_column(x, rank)
+    lower, upper = (as_i64(v) for v in (num_lower, num_upper))
+    zero = i64(0)
+    below = ew.LogicalOr(ew.Less(lower, zero), ew.LessEqual(offsets, lower))
+    above = ew.LogicalOr(ew.Less(upper, zero), ew.LessEqual(ew.Negative(offsets), upper))
+    return ew.Select(ew.LogicalAnd(below, above), x, scalar_like(x, 0))
+
+
+def _row_minus_column(x: Value, rank: int) -> Value:
+    """m - n for every [m, n] of x's last two dims, as an i64 [M, N] tensor (a constant when they are static)."""
+    rows, columns = x.shape.dims[-2:]  # type: ignore[index]
+    if rows is not None and columns is not None:
+        return const(np.subtract.outer(np.arange(rows, dtype=np.int64), np.arange(columns, dtype=np.int64)))
+    sizes = ShapeOf(x, output_type=ElementType.i64)
+    row, column = (misc.Range(i64(0), Gather(sizes, i64(axis), i64(0)), i64(1), output_type=ElementType.i64) for axis in (rank - 2, rank - 1))
+    return ew.Subtract(Unsqueeze(row, i64(1)), Unsqueeze(column, i64(0)))
+
+
 HANDLERS: dict[str, Handler] = {
     "Einsum": Einsum,
     "ClipByValue": ClipByValue,
@@ -69,4 +96,5 @@ HANDLERS: dict[str, Handler] = {
     "ReverseV2": ReverseV2,
     "Where": Where,
     "OneHot": OneHot,
+    "MatrixBandPart": MatrixBandPart,
 }

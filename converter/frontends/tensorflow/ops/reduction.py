@@ -1,17 +1,18 @@
-"""TF reductions (Mean, Sum, Max, Min, Prod, All, Any) and ArgMax/ArgMin → IR Reduce* and TopK."""
+"""TF reductions (Mean, Sum, Max, Min, Prod, All, Any, L2Loss) and ArgMax/ArgMin → IR Reduce* and TopK."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from converter.frontends.tensorflow.graph import Handler, TFContext, constant_input
-from converter.frontends.tensorflow.ops.common import as_i64, checked_axis, i64, known_rank
+from converter.frontends.tensorflow.ops.common import as_i64, checked_axis, i64, known_rank, scalar_like
 from converter.frontends.tensorflow.protos import DataType
 from converter.frontends.tensorflow.tensors import element_type
 from converter.ir.graph import Value
+from converter.ops import elementwise as ew
 from converter.ops import reduction as ops
 from converter.ops.misc import TopK
-from converter.ops.shape import Squeeze
+from converter.ops.shape import Reshape, Squeeze
 from converter.ops.spec import OpSpec
 
 
@@ -41,6 +42,12 @@ def ArgMin(ctx: TFContext, x: Value, dimension: Value, *, output_type: int = Dat
     return _arg_extreme(x, dimension, output_type, "min")
 
 
+def L2Loss(ctx: TFContext, t: Value) -> Value:
+    """sum(t²) / 2 over every element: a scalar."""
+    squares = Reshape(ew.Multiply(t, t), i64([-1]), special_zero=False)
+    return ew.Multiply(ops.ReduceSum(squares, i64([0]), keep_dims=False), scalar_like(t, 0.5))
+
+
 REDUCTIONS: dict[str, OpSpec] = {
     "Mean": ops.ReduceMean,
     "Sum": ops.ReduceSum,
@@ -51,4 +58,4 @@ REDUCTIONS: dict[str, OpSpec] = {
     "Any": ops.ReduceLogicalOr,
 }
 
-HANDLERS: dict[str, Handler] = {"ArgMax": ArgMax, "ArgMin": ArgMin} | {name: _reduction(op) for name, op in REDUCTIONS.items()}
+HANDLERS: dict[str, Handler] = {"ArgMax": ArgMax, "ArgMin": ArgMin, "L2Loss": L2Loss} | {name: _reduction(op) for name, op in REDUCTIONS.items()}
