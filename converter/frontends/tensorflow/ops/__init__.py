@@ -6,6 +6,7 @@ from converter.frontends.tensorflow.graph import Handler
 from converter.frontends.tensorflow.ops import (
     activation,
     calls,
+    control,
     conv,
     core,
     elementwise,
@@ -17,9 +18,10 @@ from converter.frontends.tensorflow.ops import (
     reduction,
     resize,
     shape,
+    vision,
 )
 
-FAMILIES = (core, calls, conv, normalization, matmul, activation, elementwise, pooling, reduction, shape, indexing, resize, misc)
+FAMILIES = (core, calls, control, conv, normalization, matmul, activation, elementwise, pooling, reduction, shape, indexing, resize, misc, vision)
 
 
 def _collect() -> dict[str, Handler]:
