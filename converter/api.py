@@ -9,20 +9,37 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from converter.frontends.options import FrontendOptions
 from converter.ir.graph import Graph
 from converter.passes.manager import PipelineReport
 
 
-def load_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
-    """Frontend only: the model as an IR graph, before any optimization pass."""
+def load_model(model: str | os.PathLike[str] | onnx.ModelProto, options: FrontendOptions | None = None) -> Graph:
+    """Frontend only: the model as an IR graph, before any optimization pass.
+
+    `options` (see converter/frontends/options.py) pick a SavedModel signature, GraphDef inputs
+    and outputs, the layout the application feeds, or Keras tracing; an option the model's
+    format has no use for is an error."""
+    options = options or FrontendOptions()
     if isinstance(model, onnx.ModelProto):
         from converter.frontends import onnx as onnx_frontend
 
+        options.check_applies("onnx", "<ONNX model>")
         return onnx_frontend.convert(model)
     from converter.frontends import detect_format
 
     path = Path(model)
     kind = detect_format(path)
+    options.check_applies(kind, os.fspath(path))
+    graph = _frontend_graph(path, kind, options)
+    if options.input_layout == "nchw":
+        from converter.prepare.layout import feed_channels_first
+
+        graph = feed_channels_first(graph, os.fspath(path))
+    return graph
+
+
+def _frontend_graph(path: Path, kind: str, options: FrontendOptions) -> Graph:
     if kind == "onnx":
         from converter.frontends import onnx as onnx_frontend
 
@@ -30,15 +47,19 @@ def load_model(model: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
     if kind == "tensorflow":
         from converter.frontends.tensorflow import convert_graphdef
 
-        return convert_graphdef(path)
+        return convert_graphdef(path, list(options.inputs) or None, list(options.outputs) or None)
     if kind == "keras":
+        if options.keras_trace:
+            from converter.frontends.keras.trace import convert_keras_traced
+
+            return convert_keras_traced(path)
         from converter.frontends.keras import convert_keras
 
         return convert_keras(path)
     if kind == "savedmodel":
         from converter.frontends.tensorflow import convert_saved_model
 
-        return convert_saved_model(path)
+        return convert_saved_model(path, options.signature)
     return read_model(path)
 
 
@@ -77,13 +98,14 @@ def convert_model(
     model: str | os.PathLike[str] | onnx.ModelProto,
     passes: Sequence[str] | None = None,
     verify: bool = False,
+    options: FrontendOptions | None = None,
 ) -> Graph:
     """Convert a model (a path or an in-memory onnx.ModelProto) to an optimized in-memory IR graph.
 
-    `passes` overrides the configured pipeline (`[]` for none). An OpenVINO IR
-    `.xml` path is read and optimized too.
+    `passes` overrides the configured pipeline (`[]` for none); `options` are the frontend's (see
+    `load_model`). An OpenVINO IR `.xml` path is read and optimized too.
     """
-    graph, _ = optimize(load_model(model), passes, verify)
+    graph, _ = optimize(load_model(model, options), passes, verify)
     return graph
 
 

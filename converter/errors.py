@@ -14,13 +14,13 @@ class InvalidModelError(ConverterError):
 class UnsupportedOpsError(ConverterError):
     """The model uses ops irforge cannot convert. Lists all of them at once."""
 
-    def __init__(self, source: str, unsupported: dict[str, list[str]]):
+    def __init__(self, source: str, unsupported: dict[str, list[str]], hint: str = ""):
         self.source = source
         self.unsupported = dict(sorted(unsupported.items()))
         details = "; ".join(
             f"{op} (nodes: {', '.join(_shorten(nodes))})" for op, nodes in self.unsupported.items()
         )
-        super().__init__(f"{source}: unsupported ops: {details}")
+        super().__init__(f"{source}: unsupported ops: {details}" + (f" — {hint}" if hint else ""))
 
 
 class NodeConversionError(ConverterError):

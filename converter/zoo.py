@@ -164,7 +164,9 @@ def convert_variants(model: Path, output_dir: Path, key: str, settings, precisio
     from converter.serialize.writer import write_ir
     from converter.validate.validation import Variant
 
-    graph, _ = optimize(load_model(model), list(settings.passes))
+    from converter.validate.manifest import find_manifest
+
+    graph, _ = optimize(load_model(model, find_manifest(model).frontend), list(settings.passes))
     staging = output_dir / STAGING / f"{key.replace('/', '__')}.{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     for precision in precisions:

@@ -10,10 +10,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from converter.cli.app import EXIT_BAD_INPUT, check_output_dir, fail, internal_error, split_list, stdout
+from converter.cli.frontend_options import InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
 
 
 def convert(
-    model: Annotated[Path, typer.Argument(help="The model file (.onnx, or an IR .xml to re-optimize).")],
+    model: Annotated[Path, typer.Argument(help="The model: .onnx, a SavedModel folder, .pb/.pbtxt, .keras/.h5, or an IR .xml to re-optimize.")],
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="IRs go to OUTDIR/FP32/NAME.xml, OUTDIR/FP16/NAME.xml.")] = Path("."),
     name: Annotated[Optional[str], typer.Option("--name", help="Base name of the IR files (default: the model's file name).")] = None,
     precision: Annotated[Optional[str], typer.Option("--precision", help="Comma-separated: fp32, fp16 (default: the config's, both).")] = None,
@@ -23,6 +24,11 @@ def convert(
     config: Annotated[Optional[Path], typer.Option("--config", help="Pipeline config YAML (default: configs/default.yaml).")] = None,
     fp16_guard: Annotated[Optional[float], typer.Option("--fp16-guard", help="Keep in f32 the weights whose f16 rounding moves outputs by more than this (relative to the output's magnitude).")] = None,
     input_shape: Annotated[Optional[list[str]], typer.Option("--input-shape", help="NAME[d0,d1,...]: the shape --verify and --fp16-guard feed this input (repeatable; default: searched).")] = None,
+    signature: Signature = None,
+    inputs: Inputs = None,
+    outputs: Outputs = None,
+    input_layout: InputLayout = None,
+    keras_trace: KerasTrace = False,
 ) -> None:
     """Convert MODEL to optimized OpenVINO IR, in FP32 and FP16."""
     from converter import ConverterError
@@ -42,8 +48,9 @@ def convert(
         names = split_list(passes) if passes is not None else list(settings.passes)
         resolve(list(disable_pass or []))  # an unknown name is rejected, as in --passes
         names = [p for p in names if p not in set(disable_pass or [])]
-        graph = load_model(model)
-        feeds = _check_inputs(model, graph, input_shape) if verify or fp16_guard is not None else None
+        options = frontend_options(model, signature, inputs, outputs, input_layout, keras_trace)
+        graph = load_model(model, options)
+        feeds = _check_inputs(model, graph, input_shape, options) if verify or fp16_guard is not None else None
         graph, report = optimize(graph, names, verify=verify, config=config, inputs=feeds)
         serialized = {}
         guard_report = None
@@ -72,7 +79,7 @@ def convert(
         stdout.print(f"{variant.upper()}: wrote {xml_path} ({weights.size:,} bytes of weights)", highlight=False)
 
 
-def _check_inputs(model: Path, graph, input_shape: list[str] | None):
+def _check_inputs(model: Path, graph, input_shape: list[str] | None, options):
     """The inputs --verify and --fp16-guard feed: what validation would feed the source model."""
     from converter.frontends import reference_runner
     from converter.validate.inputs import parse_input_shape
@@ -81,7 +88,7 @@ def _check_inputs(model: Path, graph, input_shape: list[str] | None):
     from converter.validate.validation import ValidationOptions, prepare_inputs
 
     shapes = dict(parse_input_shape(text) for text in input_shape or [])
-    reference = reference_runner(model)
+    reference = reference_runner(model, options)
     inputs = prepare_inputs(reference, str(model), ValidationOptions(input_shapes=shapes), find_manifest(model), integer_ranges(graph))
     return inputs.batches[0]
 
@@ -100,18 +107,45 @@ def _print_pass_report(report) -> None:
     stdout.print(table)
 
 
-def info(model: Annotated[Path, typer.Argument(help="The model file (.onnx or IR .xml).")]) -> None:
+def info(
+    model: Annotated[Path, typer.Argument(help="The model: .onnx, a SavedModel folder, .pb/.pbtxt, .keras/.h5, or an IR .xml.")],
+    signature: Signature = None,
+    inputs: Inputs = None,
+    outputs: Outputs = None,
+    input_layout: InputLayout = None,
+    keras_trace: KerasTrace = False,
+) -> None:
     """Show MODEL's inputs, outputs, op histogram and unsupported ops."""
     from converter import ConverterError
     from converter.frontends import detect_format
 
     try:
-        if detect_format(model) == "ir":
+        kind = detect_format(model)
+        if kind == "ir":
             _info_ir(model)
-        else:
+        elif kind == "onnx":
             _info_onnx(model)
+        else:
+            _info_converted(model, kind, frontend_options(model, signature, inputs, outputs, input_layout, keras_trace))
     except ConverterError as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
+
+
+def _info_converted(model: Path, kind: str, options) -> None:
+    """Other formats: what the frontend makes of the model (the IR graph before the passes)."""
+    from converter.api import load_model
+    from converter.errors import UnsupportedOpsError
+
+    try:
+        graph = load_model(model, options)
+    except UnsupportedOpsError as error:
+        _print_info(model, [], {op: len(nodes) for op, nodes in error.unsupported.items()}, set(error.unsupported), f"{kind}; only the unsupported ops are listed")
+        return
+    rows = [("input", v.name, v.element_type.value, str(v.shape)) for v in graph.inputs]
+    rows += [("output", v.name, v.element_type.value, str(v.shape)) for v in graph.outputs]
+    _print_info(model, rows, graph.op_histogram(), set(), f"{kind}, as IR ops before the passes")
+
+
 def _info_onnx(model: Path) -> None:
     import onnx
 

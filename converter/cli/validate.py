@@ -20,12 +20,13 @@ from converter.cli.app import (
     internal_error,
     stdout,
 )
+from converter.cli.frontend_options import InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
 
 BACKEND_CHOICES = {"onnxruntime": ("onnxruntime",), "openvino": ("openvino",), "both": ("onnxruntime", "openvino")}
 
 
 def validate(
-    model: Annotated[Path, typer.Argument(help="The source model (.onnx).")],
+    model: Annotated[Path, typer.Argument(help="The source model (.onnx, SavedModel folder, .pb, .keras/.h5), given the options it was converted with.")],
     ir_dir: Annotated[Path, typer.Argument(help="What `irforge convert -o IR_DIR` wrote: IR_DIR/FP32/NAME.xml, IR_DIR/FP16/NAME.xml.")],
     name: Annotated[Optional[str], typer.Option("--name", help="The IR's base name, when IR_DIR holds several.")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real inputs: an .npz with one array per model input (samples first) and optional 'labels'.")] = None,
@@ -35,6 +36,11 @@ def validate(
     metric: Annotated[Optional[str], typer.Option("--metric", help="Verdict metric: max_rel, accuracy, top1, top5, cosine (default: the manifest's, else accuracy with labels, else max_rel).")] = None,
     samples: Annotated[Optional[int], typer.Option("--samples", help="Use at most this many samples of the data.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Pipeline config YAML with the tolerances (default: configs/default.yaml).")] = None,
+    signature: Signature = None,
+    inputs: Inputs = None,
+    outputs: Outputs = None,
+    input_layout: InputLayout = None,
+    keras_trace: KerasTrace = False,
 ) -> None:
     """Reload every IR in IR_DIR, run it, and compare it with MODEL run in its own framework.
 
@@ -62,6 +68,7 @@ def validate(
             backends=BACKEND_CHOICES[backend],
             metric=metric,
             samples=samples,
+            frontend=frontend_options(model, signature, inputs, outputs, input_layout, keras_trace),
         )
         result = validate_model(model, variants, settings, options, find_manifest(model))
         paths = write_reports(to_frame(result.rows), target, title=f"irforge validation: {model.name}")

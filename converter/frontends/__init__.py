@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from converter.errors import InvalidModelError
+from converter.frontends.options import FrontendOptions
 
 SUFFIXES = {
     ".onnx": "onnx",
@@ -42,8 +43,10 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     return kind
 
 
-def reference_runner(path: str | os.PathLike[str]):
-    """The source model run in its own framework: the yardstick validation compares IRs with."""
+def reference_runner(path: str | os.PathLike[str], options: FrontendOptions | None = None):
+    """The source model run in its own framework: the yardstick validation compares IRs with.
+    `options` are those the model was converted with (the same signature, inputs and outputs)."""
+    options = options or FrontendOptions()
     kind = detect_format(path)
     if kind == "onnx":
         from converter.frontends.onnx.reference import OnnxReference
@@ -52,15 +55,15 @@ def reference_runner(path: str | os.PathLike[str]):
     if kind == "tensorflow":
         from converter.frontends.tensorflow.reference import GraphDefReference
 
-        return GraphDefReference(path)
+        return GraphDefReference(path, options.inputs, options.outputs)
     if kind == "savedmodel":
         from converter.frontends.tensorflow.reference import SavedModelReference
 
-        return SavedModelReference(path)
+        return SavedModelReference(path, options.signature)
     if kind == "keras":
         from converter.frontends.keras.reference import KerasReference
 
-        return KerasReference(path)
+        return KerasReference(path, trusted=options.keras_trace)
     from converter.validate.runners import IrRunner, openvino_available
 
     return IrRunner(path, "openvino" if openvino_available() else "onnxruntime")

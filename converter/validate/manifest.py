@@ -11,6 +11,7 @@ folder without a NAME.yaml). Every key is optional; see docs/validation.md:
     samples: 200                       # use at most this many samples of the data
     batch_size: 32                     # samples per run when the batch dim is dynamic
     tolerances: {fp16: {accuracy_drop: 0.02}}   # override configs/default.yaml per precision
+    frontend: {signature: classify, input_layout: nchw}   # how to read the model (converter/frontends/options.py)
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any
 import yaml
 
 from converter.errors import InvalidModelError
+from converter.frontends.options import FrontendOptions, options_from_mapping
 
 METRICS = ("max_rel", "accuracy", "top1", "top5", "cosine")
 FOLDER_MANIFEST = "irforge.yaml"
-_KEYS = {"inputs", "data", "labels", "metric", "output", "samples", "batch_size", "tolerances"}
+_KEYS = {"inputs", "data", "labels", "metric", "output", "samples", "batch_size", "tolerances", "frontend"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Manifest:
     samples: int | None = None
     batch_size: int = 32
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
+    frontend: FrontendOptions = field(default_factory=FrontendOptions)
 
 
 def manifest_path(model: str | os.PathLike[str]) -> Path | None:
@@ -80,6 +83,7 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         samples=_positive(path, "samples", data.get("samples")),
         batch_size=_positive(path, "batch_size", data.get("batch_size")) or 32,
         tolerances=_tolerances(path, data.get("tolerances") or {}),
+        frontend=options_from_mapping(data.get("frontend") or {}, f"{path}"),
     )
 
 

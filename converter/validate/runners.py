@@ -106,16 +106,20 @@ def _matching_ports(ports, names: list[set[str]]) -> list[int]:
 
 
 def ordered_feeds(graph: Graph, feeds: Mapping[str, np.ndarray] | Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Feeds given by input name, in the graph's parameter order (a list passes through)."""
+    """Feeds given by input name, in the graph's parameter order (a list passes through); source-layout
+    (NHWC) data for an input made channels-first by `--input-layout nchw` is transposed."""
+    from converter.prepare.layout import channels_first_feed
+
     if not isinstance(feeds, Mapping):
-        return [np.asarray(x) for x in feeds]
-    ordered = []
-    for value in graph.inputs:
-        name = next((n for n in value.names or [value.name] if n in feeds), None)
-        if name is None:
-            raise KeyError(f"no input given for {value.name!r} (given: {', '.join(feeds)})")
-        ordered.append(np.asarray(feeds[name]))
-    return ordered
+        arrays = [np.asarray(x) for x in feeds]
+    else:
+        arrays = []
+        for value in graph.inputs:
+            name = next((n for n in value.names or [value.name] if n in feeds), None)
+            if name is None:
+                raise KeyError(f"no input given for {value.name!r} (given: {', '.join(feeds)})")
+            arrays.append(np.asarray(feeds[name]))
+    return [channels_first_feed(x, node) for x, node in zip(arrays, graph.parameters)] + arrays[len(graph.parameters) :]
 
 
 def align_outputs(reference_names: Sequence[str], runner_names: Sequence[set[str]]) -> list[int]:

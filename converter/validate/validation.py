@@ -20,6 +20,7 @@ import numpy as np
 
 from converter.config import PRECISIONS, PipelineConfig, Tolerance
 from converter.errors import InvalidModelError
+from converter.frontends.options import FrontendOptions
 from converter.validate.data import load_dataset
 from converter.validate.inputs import Feeds, error_gist, find_inputs
 from converter.validate.manifest import Manifest
@@ -67,6 +68,7 @@ class ValidationOptions:
     samples: int | None = None
     seed: int = 0
     latency_repeats: int = 5
+    frontend: FrontendOptions | None = None  # as the model was converted; default: the manifest's
 
 
 @dataclass
@@ -129,7 +131,7 @@ def validate_model(
     manifest = manifest or Manifest()
     model = Path(model)
     name = display_name or model.stem
-    reference = reference_runner(model)
+    reference = reference_runner(model, options.frontend or manifest.frontend)
     graphs = {variants[0].xml: read_ir(variants[0].xml)} if variants else {}  # each IR is read once
     ranges = integer_ranges(graphs[variants[0].xml]) if variants else {}
     inputs = prepare_inputs(reference, str(model), options, manifest, ranges)

@@ -13,7 +13,6 @@ import pytest
 from cli_support import irforge
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 

@@ -64,7 +64,7 @@ def test_absolute_data_path_is_kept(tmp_path):
 
 def test_unknown_key(tmp_path):
     assert error_of(tmp_path, "metric: cosine\nthreshold: 0.1\n") == (
-        "unknown manifest key(s) threshold; known: batch_size, data, inputs, labels, metric, output, samples, tolerances"
+        "unknown manifest key(s) threshold; known: batch_size, data, frontend, inputs, labels, metric, output, samples, tolerances"
     )
 
 

@@ -120,6 +120,9 @@ def find_unsupported(model: dict[str, Any], handlers: dict[str, Handler], prefix
     return found
 
 
+TRACE_HINT = "with TensorFlow installed, --keras-trace converts the model traced to a TensorFlow graph"
+
+
 class KerasModelConverter:
     def __init__(self, file: KerasFile, handlers: dict[str, Handler]):
         self.file = file
@@ -134,7 +137,7 @@ class KerasModelConverter:
             raise InvalidModelError(f"{self.source}: the config describes {kind!r}, not a Sequential or Functional model with layers")
         unsupported = find_unsupported(top, self.handlers)
         if unsupported:
-            raise UnsupportedOpsError(self.source, unsupported)
+            raise UnsupportedOpsError(self.source, unsupported, TRACE_HINT)
         parameters: list[Node] = []
         outputs, names = self.model(top, None, self.file.weights, "", parameters)
         seen: set[str] = set()

@@ -18,7 +18,8 @@ class KerasReference:
 
     label = "keras"
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], trusted: bool = False):
+        """`trusted`: the user vouches for the file, so Keras may run Python code it carries (a `Lambda`)."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # the reference sums in a fixed order
         try:
@@ -27,9 +28,10 @@ class KerasReference:
             raise InvalidModelError(f"{path}: validating a Keras model needs Keras: pip install 'irforge[tensorflow]'") from None
         self.path = Path(path)
         try:
-            self.model = keras.saving.load_model(self.path, compile=False)
+            self.model = keras.saving.load_model(self.path, compile=False, safe_mode=not trusted)
         except Exception as error:  # Keras raises ValueError, TypeError, OSError… for files it cannot rebuild
-            raise InvalidModelError(f"{self.path}: Keras cannot load the model: {type(error).__name__}: {error}") from None
+            reason = " ".join(str(error).split())
+            raise InvalidModelError(f"{self.path}: Keras cannot load the model: {type(error).__name__}: {reason}") from None
         self.node_count = len(self.model.layers)
 
     def input_specs(self) -> list[TensorSpec]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ class GraphDefReference:
 
     label = "tensorflow"
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], inputs: Sequence[str] = (), outputs: Sequence[str] = ()):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         # TensorFlow's oneDNN kernels announce themselves on stderr and reorder float sums; the
         # reference answer is better without them.
@@ -45,11 +45,24 @@ class GraphDefReference:
         # and unread constants and placeholders are not outputs.
         consumed = {tensor.op.name for op in operations for tensor in op.inputs}
         consumed |= {control.name for op in operations for control in op.control_inputs}
-        self._placeholders = [op.outputs[0] for op in operations if op.type == "Placeholder"]
+        if inputs:
+            self._placeholders = [self._tensor(path, name) for name in inputs]
+        else:
+            self._placeholders = [op.outputs[0] for op in operations if op.type == "Placeholder"]
         skipped = (*NOT_OUTPUTS, "Const", "Placeholder", "PlaceholderWithDefault")
-        self._fetches = [t for op in operations if op.name not in consumed and op.type not in skipped for t in op.outputs]
+        if outputs:
+            self._fetches = [self._tensor(path, name) for name in outputs]
+        else:
+            self._fetches = [t for op in operations if op.name not in consumed and op.type not in skipped for t in op.outputs]
         self.node_count = len(operations)
         self.session = tf.compat.v1.Session(graph=self.graph)
+
+    def _tensor(self, path: Path, reference: str):
+        name = reference if ":" in reference else f"{reference}:0"
+        try:
+            return self.graph.get_tensor_by_name(name)
+        except (KeyError, ValueError):
+            raise InvalidModelError(f"{path}: {reference!r} is not a tensor of the graph") from None
 
     def input_specs(self) -> list[TensorSpec]:
         return [_spec(tensor, tensor.op.name) for tensor in self._placeholders]
@@ -74,7 +87,8 @@ class SavedModelReference:
 
     label = "tensorflow"
 
-    def __init__(self, path: str | os.PathLike[str], signature: str = "serving_default"):
+    def __init__(self, path: str | os.PathLike[str], signature: str | None = None):
+        signature = signature or "serving_default"
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         try:
