@@ -10,7 +10,9 @@ Passes (each a `Graph -> Graph`, each matching every spelling listed):
 - fuse_gelu:     0.5 * x * (1 + Erf(x / √2)) → Gelu(ERF);
                  0.5 * x * (1 + Tanh(√(2/π) * (x + 0.044715 * x³))) → Gelu(TANH),
                  in any association; the argument of Erf/Tanh may be any polynomial spelling
-                 (x / √2, x * (1/√2), Power(x, 3), x*x*x, the constant distributed, ...).
+                 (x / √2, x * (1/√2), Power(x, 3), x*x*x, the constant distributed, ...);
+                 also 0.5 * x * (1 - Erf(-x / √2)) (TF's Erfc(-x/√2), Keras 3's exact gelu on TF)
+                 and 0.5 * x * (1 - Tanh(-u)).
 - fuse_swish:    x * Sigmoid(x) → Swish(x); x * Sigmoid(β * x) with scalar β ≥ 0 → Swish(x, β).
                  (x * Sigmoid(1.702 * x), the "sigmoid GELU", is such a Swish: not a Gelu.)
 - fuse_clamp:    Minimum(Maximum(x, lo), hi), Maximum(Minimum(x, hi), lo), Minimum(Relu(x), hi),
@@ -391,8 +393,9 @@ def _two_factors(node: Node, users: Users, graph: Graph) -> tuple[tuple[Value, V
 
 
 def _match_gelu(node: Node, users: Users, graph: Graph) -> Fusion | None:
-    """x * S * scale where S = a + b·f(u): Gelu when scale·a = scale·b = 1/2 and f(u) is
-    Erf(x/√2) or Tanh(√(2/π)·(x + 0.044715·x³))."""
+    """x * S * scale where S = a + b·f(u): Gelu when scale·a = 1/2, scale·b = ±1/2 and f(u) is
+    Erf(±x/√2) or Tanh(±√(2/π)·(x + 0.044715·x³)), the signs alike. Erf and Tanh are odd, so
+    1/2 - 1/2·f(-u) is 1/2 + 1/2·f(u): TF's exact gelu is 0.5·x·Erfc(-x/√2) = 0.5·x·(1 - Erf(-x/√2))."""
     if node.op.type not in ("Multiply", "Divide"):
         return None
     two_factors = _two_factors(node, users, graph)
@@ -405,12 +408,15 @@ def _match_gelu(node: Node, users: Users, graph: Graph) -> Fusion | None:
         if function is None or not single_use(users, graph, function):
             continue
         affine = polynomial(half_sum, function, users, graph)
-        if affine is None or not _polynomial_is(_scaled(affine, scale), {0: 0.5, 1: 0.5}, element_type):
+        if affine is None:
+            continue
+        sign = 1.0 if affine.get(1, 0.0) * scale >= 0 else -1.0
+        if not _polynomial_is(_scaled(affine, scale), {0: 0.5, 1: 0.5 * sign}, element_type):
             continue
         argument = polynomial(function.producer.inputs[0], x, users, graph)
-        if function.producer.op.type == "Erf" and _polynomial_is(argument, {1: SQRT_HALF}, element_type):
+        if function.producer.op.type == "Erf" and _polynomial_is(argument, {1: sign * SQRT_HALF}, element_type):
             return Fusion(act.Gelu, x, attrs={"approximation_mode": "ERF"})
-        tanh_argument = {1: SQRT_TWO_OVER_PI, 3: SQRT_TWO_OVER_PI * GELU_CUBIC}
+        tanh_argument = {1: sign * SQRT_TWO_OVER_PI, 3: sign * SQRT_TWO_OVER_PI * GELU_CUBIC}
         if function.producer.op.type == "Tanh" and _polynomial_is(argument, tanh_argument, element_type):
             return Fusion(act.Gelu, x, attrs={"approximation_mode": "TANH"})
     return None

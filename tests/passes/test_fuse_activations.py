@@ -13,7 +13,7 @@ from converter.ir.graph import Graph, Value
 from converter.ir.types import ElementType, Shape
 from converter.ops.activation import Clamp, HardSigmoid, HSigmoid, Relu, Sigmoid, SoftPlus, Tanh
 from converter.ops.core import const, parameter
-from converter.ops.elementwise import Add, Divide, Erf, Exp, Log, Maximum, Minimum, Multiply, Power, Subtract
+from converter.ops.elementwise import Add, Divide, Erf, Exp, Log, Maximum, Minimum, Multiply, Negative, Power, Subtract
 from converter.passes import PASSES
 from converter.passes.fuse_activations import (
     fuse_activations,
@@ -119,6 +119,20 @@ def gelu_erf_spellings(rank: int = 0) -> dict[str, Build]:
         "keras3": lambda x: Divide(Multiply(x, Add(c(1, rank), erf(x, True))), c(2, rank)),
         "half-inside": lambda x: Multiply(x, Multiply(c(0.5, rank), Add(erf(x, False), c(1, rank)))),
         "distributed": lambda x: Multiply(Add(c(0.5, rank), Multiply(erf(x, False), c(0.5, rank))), x),
+        # Keras 3 gelu(approximate=False) in a TF SavedModel: (0.5 * x) * Erfc(-x * 0.70710678),
+        # Erfc read as 1 - Erf
+        "tf erfc": lambda x: Multiply(
+            Multiply(c(0.5, rank), x), Subtract(c(1, rank), Erf(Multiply(Negative(x), c(1 / SQRT2, rank))))
+        ),
+        "erfc(-x/√2) * x * 0.5": lambda x: Multiply(
+            Multiply(Subtract(c(1, rank), Erf(Divide(Negative(x), c(SQRT2, rank)))), x), c(0.5, rank)
+        ),
+        "1 - erf(x * -1/√2)": lambda x: Multiply(
+            Multiply(x, c(0.5, rank)), Subtract(c(1, rank), Erf(Multiply(x, c(-1 / SQRT2, rank))))
+        ),
+        "0.5 - 0.5 * erf(-x/√2)": lambda x: Multiply(
+            x, Subtract(c(0.5, rank), Multiply(c(0.5, rank), Erf(Negative(Divide(x, c(SQRT2, rank))))))
+        ),
     }
 
 
@@ -148,6 +162,10 @@ def gelu_tanh_spellings(rank: int = 0) -> dict[str, Build]:
         "distributed x*x*x": lambda x: Divide(
             Multiply(x, Add(c(1, rank), Tanh(distributed(x, "x*x*x")))), c(2, rank)
         ),
+        # tanh is odd: 1 - tanh(-u) = 1 + tanh(u)
+        "1 - tanh(-u)": lambda x: Multiply(
+            Multiply(c(0.5, rank), x), Subtract(c(1, rank), Tanh(Negative(inner(x, "pow"))))
+        ),
     }
 
 
@@ -156,10 +174,12 @@ def erf_gelu(x: Value, rank: int = 0, sqrt2: float = SQRT2, half: float = 0.5, o
     return Multiply(Multiply(x if of is None else of, Add(Erf(Divide(x, c(sqrt2, rank))), c(1, rank))), c(half, rank))
 
 
-def tanh_gelu(x: Value, rank: int = 0, scale: float = TANH_SCALE, cubic: float = CUBIC, power: float = 3) -> Value:
-    """0.5 * x * (1 + tanh(scale * (x + cubic * x^power)))."""
+def tanh_gelu(
+    x: Value, rank: int = 0, scale: float = TANH_SCALE, cubic: float = CUBIC, power: float = 3, combine: Callable = Add
+) -> Value:
+    """0.5 * x * (1 + tanh(scale * (x + cubic * x^power))), `combine` in place of the +."""
     inner = Multiply(c(scale, rank), Add(x, Multiply(c(cubic, rank), Power(x, c(power, rank)))))
-    return Multiply(Multiply(c(0.5, rank), x), Add(c(1, rank), Tanh(inner)))
+    return Multiply(Multiply(c(0.5, rank), x), combine(c(1, rank), Tanh(inner)))
 
 
 def softplus_spellings(rank: int = 0) -> dict[str, Build]:
@@ -507,6 +527,9 @@ NEAR_MISSES: dict[str, tuple[Build, Callable[[Graph], Graph]]] = {
     "gelu erf of x/2": (lambda x: erf_gelu(x, sqrt2=2.0), fuse_gelu),
     "gelu of another value": (lambda x: erf_gelu(x, of=Exp(x)), fuse_gelu),
     "gelu 1 - erf": (lambda x: Multiply(Multiply(x, Subtract(c(1), Erf(Divide(x, c(SQRT2))))), c(0.5)), fuse_gelu),
+    # 0.5 * x * Erfc(x/√2): the flipped sign on one side only
+    "gelu 1 + erf(-x/√2)": (lambda x: Multiply(Multiply(x, Add(c(1), Erf(Divide(Negative(x), c(SQRT2))))), c(0.5)), fuse_gelu),
+    "gelu 1 - tanh(u)": (lambda x: tanh_gelu(x, combine=Subtract), fuse_gelu),
     "gelu tanh cubic 0.0447": (lambda x: tanh_gelu(x, cubic=0.0447), fuse_gelu),
     "gelu tanh x^2 instead of x^3": (lambda x: tanh_gelu(x, power=2), fuse_gelu),
     "gelu erf read twice": (

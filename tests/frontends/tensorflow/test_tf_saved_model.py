@@ -208,3 +208,30 @@ def test_keras_transformer_block(tmp_path):
     x = random(2, 6, 16)
     (actual,) = run_ir(optimize(convert_saved_model(folder))[0], tmp_path / "ir", {"tokens": x})
     np.testing.assert_allclose(actual, model(x).numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize(
+    "spelling, mode",
+    [("Dense(activation='gelu')", "ERF"), ("gelu(approximate=False)", "ERF"), ("gelu(approximate=True)", "TANH")],
+)
+def test_keras_gelu_becomes_one_gelu_op(tmp_path, spelling, mode):
+    """Keras 3 on TF writes the exact GELU as 0.5 * x * Erfc(-x / √2) and the tanh one as a
+    polynomial in Tanh: each optimizes to a single Gelu of its mode, with TF's outputs."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    features = keras.Input((12,), name="features")
+    if spelling.startswith("Dense"):
+        outputs = keras.layers.Dense(8, activation="gelu")(features)
+    else:
+        approximate = "True" in spelling
+        outputs = keras.layers.Lambda(lambda x: keras.activations.gelu(x, approximate=approximate))(keras.layers.Dense(8)(features))
+    model = keras.Model(features, outputs)
+    folder = tmp_path / "gelu"
+    model.export(str(folder), verbose=False)
+    optimized, _ = optimize(convert_saved_model(folder))
+    gelus = [node for node in optimized.nodes() if node.op.type == "Gelu"]
+    assert [node.attrs["approximation_mode"] for node in gelus] == [mode], optimized.op_histogram()
+    assert {"Erf", "Tanh", "Multiply", "Subtract", "Negative"}.isdisjoint(optimized.op_histogram())
+    x = random(3, 12) * 3
+    (actual,) = run_ir(optimized, tmp_path / "ir", {"features": x})
+    np.testing.assert_allclose(actual, model(x).numpy(), rtol=RTOL, atol=ATOL)
