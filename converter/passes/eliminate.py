@@ -64,10 +64,31 @@ def _noop_source(node: Node) -> Value | None:
         if order is not None and order == list(range(len(order))) and order:
             return source
     if kind in NEUTRAL_CONSTANT and source.element_type.is_float:
-        other = node.inputs[1].const
-        if other is not None and np.all(other == NEUTRAL_CONSTANT[kind]) and _same_static_shape(source, output):
+        return _neutral_operand_source(node)
+    return None
+
+
+def _neutral_operand_source(node: Node) -> Value | None:
+    """x for x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1 when the constant does not broadcast x
+    to a larger shape (dynamic dims of x included)."""
+    kind = node.op.type
+    a, b = node.inputs
+    orders = [(a, b), (b, a)] if kind in ("Add", "Multiply") else [(a, b)]
+    for source, other in orders:
+        constant = other.const
+        if constant is None or source.const is not None or source.element_type != node.outputs[0].element_type:
+            continue
+        if np.all(constant == NEUTRAL_CONSTANT[kind]) and _broadcast_keeps_shape(source, constant.shape):
             return source
     return None
+
+
+def _broadcast_keeps_shape(source: Value, shape: tuple[int, ...]) -> bool:
+    """True when numpy-broadcasting `source` with an array of `shape` leaves source's shape as it is."""
+    dims = source.shape.dims
+    if dims is None or len(shape) > len(dims):
+        return False
+    return all(size == 1 or size == dim for size, dim in zip(reversed(shape), reversed(dims)))
 
 
 def _zero_pads(node: Node) -> bool:

@@ -1,4 +1,5 @@
-"""fuse_pad_into_convolution: a zero constant Pad of the spatial dims becomes conv padding."""
+"""fuse_pad_into_convolution: a zero constant Pad of the spatial dims becomes conv padding (explicit,
+notset or valid convolutions; TF writes Keras ZeroPadding2D + a valid convolution)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def fuse_pad_into_convolution(graph: Graph) -> Graph:
     users = graph.users()
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
-        if node.op.type not in PADDED_CONVOLUTIONS or node.attrs["auto_pad"] not in ("explicit", "notset"):
+        if node.op.type not in PADDED_CONVOLUTIONS or node.attrs["auto_pad"] not in ("explicit", "notset", "valid"):
             continue
         pad = producer(node.inputs[0], "Pad")
         if pad is None or not single_use(users, graph, node.inputs[0]):
@@ -23,8 +24,11 @@ def fuse_pad_into_convolution(graph: Graph) -> Graph:
             continue
         begins, ends = spatial
         attrs = dict(node.attrs)
-        attrs["pads_begin"] = tuple(a + b for a, b in zip(node.attrs["pads_begin"], begins))
-        attrs["pads_end"] = tuple(a + b for a, b in zip(node.attrs["pads_end"], ends))
+        own_begins, own_ends = node.attrs["pads_begin"], node.attrs["pads_end"]
+        if node.attrs["auto_pad"] == "valid":  # its pads attributes do not count: no padding of its own
+            own_begins, own_ends = (0,) * len(begins), (0,) * len(ends)
+        attrs["pads_begin"] = tuple(a + b for a, b in zip(own_begins, begins))
+        attrs["pads_end"] = tuple(a + b for a, b in zip(own_ends, ends))
         attrs["auto_pad"] = "explicit"
         fused = node.op.node(pad.inputs[0], *node.inputs[1:], name=node.name, **attrs)
         mapping[node.outputs[0]] = fused.outputs[0]

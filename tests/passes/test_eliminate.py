@@ -4,7 +4,7 @@ from converter.ir.graph import Graph
 from converter.ir.types import ElementType, Shape
 from converter.ops.activation import Relu
 from converter.ops.core import Convert, const, parameter
-from converter.ops.elementwise import Add, Multiply
+from converter.ops.elementwise import Add, Divide, Multiply, Subtract
 from converter.ops.shape import Concat, Reshape, Squeeze, Transpose, Unsqueeze
 from converter.passes.eliminate import eliminate_duplicates, eliminate_noops
 from pass_check import run_pass_checked, unchanged
@@ -35,6 +35,28 @@ def test_collapses_reshape_chains_with_dynamic_batch() -> None:
     graph = Graph([x], [Relu(v)])
     optimized = run_pass_checked(graph, eliminate_noops)
     assert optimized.op_histogram() == {"Const": 1, "Parameter": 1, "ReLU": 1, "Reshape": 1}
+
+
+def test_removes_neutral_constants_on_dynamic_dims() -> None:
+    """Zero biases and unit scales (BatchNorm folded from an untrained model) on a dynamic batch,
+    the constant on either side of Add and Multiply."""
+    x = _x(None, 4, 5, None)
+    v = Add(x.outputs[0], const(np.zeros((1, 4, 1, 1), np.float32)))
+    v = Add(const(np.zeros(1, np.float32)), v)
+    v = Multiply(const(np.ones((4, 1, 1), np.float32)), v)
+    v = Subtract(Multiply(v, const(np.float32(1))), const(np.zeros((1, 1, 1, 1), np.float32)))
+    graph = Graph([x], [Relu(Divide(v, const(np.ones(1, np.float32))))])
+    optimized = run_pass_checked(graph, eliminate_noops)
+    assert optimized.op_histogram() == {"Parameter": 1, "ReLU": 1}
+
+
+def test_keeps_neutral_constants_that_broadcast() -> None:
+    x = _x(None, 1, 5)
+    widened = Add(x.outputs[0], const(np.zeros((3, 5), np.float32)))  # [?, 3, 5]
+    higher = Multiply(const(np.ones((2, 1, 1, 1), np.float32)), x.outputs[0])  # rank 4
+    on_dynamic = Add(x.outputs[0], const(np.zeros((4, 1, 1), np.float32)))  # ? becomes 4
+    negated = Subtract(const(np.zeros(1, np.float32)), x.outputs[0])  # 0 - x
+    assert unchanged(Graph([x], [Relu(widened), Relu(higher), Relu(on_dynamic), Relu(negated)]), eliminate_noops)
 
 
 def test_keeps_real_work() -> None:

@@ -85,6 +85,20 @@ def test_pad_folds_into_convolution() -> None:
     assert conv.attrs["pads_begin"] == (2, 3) and conv.attrs["pads_end"] == (3, 1)
 
 
+@pytest.mark.parametrize("kind", ["Convolution", "GroupConvolution"])
+def test_pad_folds_into_a_valid_convolution(kind: str) -> None:
+    """Keras ZeroPadding2D + a VALID convolution (MobileNetV2's strided depthwise blocks): the
+    valid convolution's own pads attributes do not count."""
+    x = parameter("x", ElementType.f32, Shape.of(None, 4, 6, 6))
+    padded = Pad(x.outputs[0], const(np.array([0, 0, 0, 0])), const(np.array([0, 0, 1, 1])), const(np.float32(0)), pad_mode="constant")
+    conv = _conv(padded, kind)
+    valid = conv.producer.op(*conv.producer.inputs, **{**conv.producer.attrs, "auto_pad": "valid"})
+    optimized = run_pass_checked(Graph([x], [valid]), fuse_pad_into_convolution)
+    fused = optimized.outputs[0].producer
+    assert "Pad" not in optimized.op_histogram()
+    assert (fused.attrs["auto_pad"], fused.attrs["pads_begin"], fused.attrs["pads_end"]) == ("explicit", (0, 0), (1, 1))
+
+
 @pytest.mark.parametrize("mode, value, begins", [("reflect", 0.0, [0, 0, 1, 1]), ("constant", 1.0, [0, 0, 1, 1]), ("constant", 0.0, [0, 1, 1, 1])])
 def test_pad_that_is_not_zero_spatial_padding_stays(mode: str, value: float, begins: list[int]) -> None:
     x = parameter("x", ElementType.f32, Shape.of(1, 4 - begins[1], 5, 5))
