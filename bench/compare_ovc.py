@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 MODELS = ["cnn", "depthwise_net", "transformer", "resnet", "mobilenet_v3", "bert", "bert_1m", "resnet_1m", "bert_12"]
 
 WORKER = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 tool, source, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 
@@ -41,7 +41,11 @@ def convert():
         save_model(graph, out / "FP16" / "m.xml", compress_to_fp16=True)
         return op_count(graph)
     import openvino
-    model = openvino.convert_model(source)
+    if source.endswith((".keras", ".h5")):  # OpenVINO takes Keras models as objects: Keras loads the file
+        import keras
+        model = openvino.convert_model(keras.saving.load_model(source, compile=False))
+    else:
+        model = openvino.convert_model(source)
     openvino.save_model(model, str(out / "FP32" / "m.xml"), compress_to_fp16=False)
     openvino.save_model(model, str(out / "FP16" / "m.xml"), compress_to_fp16=True)
     return sum(1 for op in model.get_ordered_ops() if op.get_type_name() not in ("Constant", "Parameter", "Result"))
@@ -52,7 +56,9 @@ cold = time.perf_counter() - started
 started = time.perf_counter()
 convert()
 warm = time.perf_counter() - started
-print(json.dumps({"cold": cold, "warm": warm, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "ops": ops,
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent.
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"cold": cold, "warm": warm, "rss_mb": peak_kb / 1024, "ops": ops,
                   "fp32_bytes": (out / "FP32" / "m.bin").stat().st_size, "fp16_bytes": (out / "FP16" / "m.bin").stat().st_size}))
 """
 
@@ -69,14 +75,21 @@ def build(name: str):
     return getattr(models, name)()
 
 
-def measure(tool: str, source: Path, repeat: int) -> dict:
-    runs = []
-    env = dict(os.environ, OPENVINO_TELEMETRY_DISABLE="1", PYTHONPATH=str(ROOT))
+def run_once(tool: str, source: Path) -> dict:
+    env = dict(os.environ, OPENVINO_TELEMETRY_DISABLE="1", PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    with tempfile.TemporaryDirectory() as out:
+        result = subprocess.run([sys.executable, "-c", WORKER, tool, str(source), out], capture_output=True, text=True, env=env, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure_pair(source: Path, repeat: int) -> tuple[dict, dict]:
+    """irforge and OpenVINO on the same file, alternating run by run (the machine's noise hits both alike)."""
+    runs: dict[str, list[dict]] = {"irforge": [], "ovc": []}
     for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as out:
-            result = subprocess.run([sys.executable, "-c", WORKER, tool, str(source), out], capture_output=True, text=True, env=env, check=True)
-            runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        for tool in runs:
+            runs[tool].append(run_once(tool, source))
+    medians = {tool: {key: statistics.median(run[key] for run in found) for key in found[0]} for tool, found in runs.items()}
+    return medians["irforge"], medians["ovc"]
 
 
 def main() -> None:
@@ -97,7 +110,7 @@ def main() -> None:
             source = Path(directory) / f"{name}.onnx"
             onnx.save(model, source)
             params = sum(int(__import__("numpy").prod(t.dims)) for t in model.graph.initializer)
-            ours, theirs = measure("irforge", source, args.repeat), measure("ovc", source, args.repeat)
+            ours, theirs = measure_pair(source, args.repeat)
             print(
                 f"| {name} | {params:,} | {ours['ops']:.0f} / {theirs['ops']:.0f} "
                 f"| {ours['cold']:.3f} / {theirs['cold']:.3f} ({ours['cold'] / theirs['cold']:.2f}) "

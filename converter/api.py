@@ -6,12 +6,16 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import onnx
 
 from converter.frontends.options import FrontendOptions
 from converter.ir.graph import Graph
 from converter.passes.manager import PipelineReport
+
+if TYPE_CHECKING:  # onnx is imported only for ONNX models: a TF or Keras conversion never loads it
+    import onnx
 
 
 def load_model(model: str | os.PathLike[str] | onnx.ModelProto, options: FrontendOptions | None = None) -> Graph:
@@ -21,7 +25,7 @@ def load_model(model: str | os.PathLike[str] | onnx.ModelProto, options: Fronten
     and outputs, the layout the application feeds, or Keras tracing; an option the model's
     format has no use for is an error."""
     options = options or FrontendOptions()
-    if isinstance(model, onnx.ModelProto):
+    if not isinstance(model, (str, os.PathLike)):  # an in-memory onnx.ModelProto
         from converter.frontends import onnx as onnx_frontend
 
         options.check_applies("onnx", "<ONNX model>")
@@ -56,6 +60,10 @@ def _frontend_graph(path: Path, kind: str, options: FrontendOptions) -> Graph:
         from converter.frontends.keras import convert_keras
 
         return convert_keras(path)
+    if kind == "tflite":
+        from converter.frontends.tflite import convert_tflite
+
+        return convert_tflite(path)
     if kind == "savedmodel":
         from converter.frontends.tensorflow import convert_saved_model
 
