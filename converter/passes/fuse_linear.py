@@ -6,7 +6,10 @@ Rules, applied to a fixed point in one topological sweep per round:
 - (x + b) * s → x * s + b·s (moves scales next to the convolution);
 - conv(x, W) * s → conv(x, W·s) for a per-output-channel or scalar s, for
   Convolution, GroupConvolution, ConvolutionBackpropData and
-  GroupConvolutionBackpropData; MatMul(x, W) * s likewise for s along W's columns.
+  GroupConvolutionBackpropData; MatMul(x, W) * s likewise for s along W's columns;
+- conv(x * s, W) → conv(x, W·s) for a per-input-channel or scalar s, the same four
+  convolutions (exact with padding too: padded zeros stay zero), as a BatchNorm after
+  a ReLU leaves it before the next convolution;
 A rule fires only when the intermediate value has no other reader.
 """
 
@@ -49,6 +52,8 @@ def _rewrite(node: Node, users: Users, graph: Graph) -> Value | None:
         return _absorb_input_affine(node, users, graph)
     if kind in ("Transpose", "Gather"):
         return _sink_affine(node, users, graph)
+    if kind in CONVOLUTIONS:
+        return _absorb_input_scale(node, users, graph)
     if kind not in ("Add", "Subtract", "Multiply", "Divide") or not node.outputs[0].element_type.is_float:
         return None
     split = split_constant(node)
@@ -107,6 +112,35 @@ def _absorb_input_affine(node: Node, users: Users, graph: Graph) -> Value | None
     shift = np.broadcast_to(vector, (w.shape[k_axis],)) @ (w.T if k_axis == 1 else w)
     product = node.op(x, weights, name=f"{node.name}/matmul", **node.attrs)
     return Add(product, const(shift.astype(weights.const.dtype)), name=node.name)
+
+
+def _absorb_input_scale(node: Node, users: Users, graph: Graph) -> Value | None:
+    """conv(x * s, W) → conv(x, W · s over W's input-channel axis)."""
+    source, weights = node.inputs[0], node.inputs[1].const
+    inner = producer(source, "Multiply")
+    if weights is None or inner is None or not source.element_type.is_float or not single_use(users, graph, source):
+        return None
+    split = split_constant(inner)
+    if split is None:
+        return None
+    x, c = split
+    vector = _per_channel(c, x, axis=1)
+    if vector is None or x.shape.dims != source.shape.dims:
+        return None
+    kind = node.op.type
+    # Input channels: axis 1 of Convolution [O, C, k…]; axis 0 of ConvolutionBackpropData [C, O, k…];
+    # (G, C/G) axes of GroupConvolution [G, O/G, C/G, k…] and GroupConvolutionBackpropData [G, C/G, O/G, k…].
+    axes = {"Convolution": (1,), "ConvolutionBackpropData": (0,), "GroupConvolution": (0, 2), "GroupConvolutionBackpropData": (0, 1)}[kind]
+    channels = int(np.prod([weights.shape[a] for a in axes]))
+    if vector.size not in (1, channels):
+        return None
+    shape = [1] * weights.ndim
+    for a in axes:
+        shape[a] = weights.shape[a]
+    factor = np.broadcast_to(vector, (channels,)).reshape(shape)
+    scaled = (weights.astype(np.float64) * factor).astype(weights.dtype)
+    clone = node.op.node(x, const(scaled), *node.inputs[2:], name=node.name, **node.attrs)
+    return clone.outputs[0]
 
 
 def _sink_affine(node: Node, users: Users, graph: Graph) -> Value | None:

@@ -62,6 +62,26 @@ def test_any_per_channel_or_scalar_scale_folds(kind: str, scale_shape: tuple, sc
     assert "Multiply" not in optimized.op_histogram()
 
 
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(KINDS), scale_shape=st.sampled_from([(), (1,), (1, 4, 1, 1), (4, 1, 1)]), padded=st.booleans())
+def test_input_scale_folds_into_the_convolution(kind: str, scale_shape: tuple, padded: bool) -> None:
+    """conv(relu(x) * s, W) → conv(relu(x), W·s): a BatchNorm's scale after a ReLU, padding or not."""
+    x = parameter("x", ElementType.f32, Shape.of(2, 4, 5, 5))
+    scale = const((RNG.random(scale_shape) + 0.5).astype(np.float32))
+    conv = _conv(Multiply(Relu(x.outputs[0]), scale), kind)
+    if not padded:
+        conv.producer.attrs.update(pads_begin=(0, 0), pads_end=(0, 0))
+    optimized = run_pass_checked(Graph([x], [conv]), fuse_linear, rtol=1e-5, atol=1e-5)
+    assert "Multiply" not in optimized.op_histogram()
+
+
+def test_input_scale_over_spatial_dims_or_read_twice_stays() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(1, 4, 5, 5))
+    assert unchanged(Graph([x], [_conv(Multiply(x.outputs[0], const(_rand(1, 1, 5, 5))), "Convolution")]), fuse_linear)
+    scaled = Multiply(x.outputs[0], const(_rand(1, 4, 1, 1)))
+    assert unchanged(Graph([x], [_conv(scaled, "Convolution"), Relu(scaled)]), fuse_linear)
+
+
 def test_scale_over_spatial_dims_is_not_folded() -> None:
     x = parameter("x", ElementType.f32, Shape.of(1, 4, 5, 5))
     v = Multiply(_conv(x.outputs[0], "Convolution"), const(_rand(1, 1, 5, 5)))
