@@ -16,6 +16,11 @@ are inlined: each call converts the nodes of the function body its results need,
 scope of its own. Inside a function, an input is an argument name or
 `node:output_arg:index`, where output_arg names one of the op's outputs (a list for some
 ops): the op definitions (`op_defs`, a MetaGraph's stripped op list) give their order.
+Control flow (While, If) names functions in attributes; its handlers convert them into
+bodies with `call_function` on body parameters (ops/control.py).
+
+A value that is no tensor (a TensorList handle) is an `Opaque` object: handlers of the ops
+that take one pass it on, any other op reading it fails as unsupported.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from converter.ir.graph import Graph, Node, Value
 from converter.ir.types import ElementType, Shape
 from converter.ops.core import const, parameter
 
-Handler = Callable[..., "Value | Sequence[Value | None] | None"]
+Handler = Callable[..., "Value | Opaque | Sequence[Value | Opaque | None] | None"]
 
 # Nodes that are never a graph output even when nobody reads them.
 NOT_OUTPUTS = {"NoOp", "Assert", "Const", "Placeholder", "PlaceholderWithDefault", "SaveV2", "RestoreV2", "MergeV2Checkpoints"}
@@ -49,6 +54,19 @@ OUTPUT_ARGS = {
 }
 
 
+class Opaque:
+    """A TF value that is no IR tensor (e.g. a TensorList handle, DT_VARIANT).
+
+    Only the handlers made for it read its fields; any other handler touching it as a tensor
+    (`x.shape`, `x.element_type`, building an IR op on it) raises Unsupported.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise Unsupported(f"reads a {type(self).__name__}, which only its own ops take")
+
+
 class Scope:
     """One body being converted, the graph or one call of a function: its nodes and the values they produced."""
 
@@ -57,7 +75,7 @@ class Scope:
         self.prefix = prefix
         self.function = function
         self.arguments = {arg.name for arg in function.signature.input_arg} if function is not None else set()
-        self.values: dict[str, list[Value | None]] = {}
+        self.values: dict[str, list[Value | Opaque | None]] = {}
 
 
 class TFContext:
@@ -98,8 +116,11 @@ class TFContext:
             raise Unsupported("no value for this variable in the model's variables")
         return const(self.variables[self.node.name], name=self.node_name)
 
-    def call_function(self, name: str, args: Sequence[Value]) -> list[Value | None]:
-        """Inline one call of a library function: its results, in signature order."""
+    def call_function(self, name: str, args: Sequence[Value | Opaque]) -> list[Value | Opaque]:
+        """Inline one call of a library function: its results, in signature order.
+
+        Given body Parameters as `args`, the results are a body's outputs (ops/control.py).
+        """
         function = self.library.get(name)
         if function is None:
             raise InvalidModelError(f"{self.source}: node {self.node_name!r} calls {name!r}, which is not in the function library")
@@ -265,13 +286,16 @@ def convert_graph_def(
         else:
             convert_node(ctx, node)
 
-    graph_outputs = []
+    graph_outputs: list[Value] = []
     for node_name, index in output_refs:
         produced = ctx.scope.values[node_name]
         if index is None:
-            graph_outputs.extend(v for v in produced if v is not None)
-        else:
-            graph_outputs.append(lookup(ctx, node_name, index))
+            graph_outputs.extend(v for v in produced if isinstance(v, Value))
+            continue
+        value = lookup(ctx, node_name, index)
+        if not isinstance(value, Value):
+            raise NodeConversionError(source, node_name, nodes[node_name].op, f"output {index} is a {type(value).__name__}, not a tensor")
+        graph_outputs.append(value)
     # The inputs named, in that order, then any other placeholder the outputs need, in file order.
     position = {node_name: i for i, node_name in enumerate(nodes)}
     others = sorted((n for n in ctx.parameters if n not in input_names), key=position.__getitem__)
@@ -288,13 +312,25 @@ def called_function(ctx: TFContext, node: Any) -> str | None:
     return None
 
 
+def attribute_functions(node: Any) -> list[str]:
+    """The functions a node names in attributes (While's cond and body, If's branches)."""
+    return [node.attr[key].func.name for key in sorted(node.attr) if node.attr[key].WhichOneof("value") == "func"]
+
+
 def find_unsupported(ctx: TFContext, order: Iterable[Any], prefix: str = "", seen: set[str] | None = None) -> dict[str, list[str]]:
-    """Every op without a handler among the nodes (and the function bodies they call), with its nodes."""
+    """Every op without a handler among the nodes (and the functions they call or name), with its nodes."""
     seen = set() if seen is None else seen
     found: dict[str, list[str]] = {}
     for node in order:
         function = called_function(ctx, node)
         if function is not None:
+            functions = [function]
+        elif node.op not in ctx.handlers:
+            found.setdefault(node.op, []).append(prefix + node.name)
+            continue
+        else:
+            functions = attribute_functions(node)
+        for function in functions:
             if function not in ctx.library:
                 raise InvalidModelError(f"{ctx.source}: node {prefix + node.name!r} calls {function!r}, which is not in the function library")
             if function in seen:
@@ -303,8 +339,6 @@ def find_unsupported(ctx: TFContext, order: Iterable[Any], prefix: str = "", see
             inner = find_unsupported(ctx, function_order(ctx, function), f"{prefix}{node.name}/", seen)
             for op, names in inner.items():
                 found.setdefault(op, []).extend(names)
-        elif node.op not in ctx.handlers:
-            found.setdefault(node.op, []).append(prefix + node.name)
     return found
 
 
@@ -377,7 +411,7 @@ def _needed_nodes(
     return order
 
 
-def lookup(ctx: TFContext, name: str, index: int) -> Value:
+def lookup(ctx: TFContext, name: str, index: int) -> Value | Opaque:
     produced = ctx.scope.values[name]
     if index >= len(produced) or produced[index] is None:
         node = ctx.scope.nodes.get(name)
@@ -417,8 +451,8 @@ def convert_node(ctx: TFContext, node: Any) -> None:
     except (ValueError, TypeError, IndexError) as error:
         raise NodeConversionError(ctx.source, ctx.node_name, node.op, f"{type(error).__name__}: {error}") from error
     if result is None:
-        produced: list[Value | None] = []
-    elif isinstance(result, Value):
+        produced: list[Value | Opaque | None] = []
+    elif isinstance(result, (Value, Opaque)):
         produced = [result]
     else:
         produced = list(result)
@@ -426,14 +460,14 @@ def convert_node(ctx: TFContext, node: Any) -> None:
     ctx.scope.values[node.name] = produced
 
 
-def _name_outputs(ctx: TFContext, produced: list[Value | None]) -> None:
+def _name_outputs(ctx: TFContext, produced: list[Value | Opaque | None]) -> None:
     """Output i of node n is the tensor `n:i` (and output 0 is `n` too), as TF names them.
 
     Inside functions only the IR nodes are named (`call/node`): their tensors are not the graph's.
     """
     name = ctx.node_name
     for index, value in enumerate(produced):
-        if value is None:
+        if not isinstance(value, Value):
             continue
         if not value.producer.name:
             value.producer.name = name
