@@ -209,7 +209,10 @@ def convert_saved_model(path: str | os.PathLike[str], signature: str | None = No
     inputs = tensor_names(signature_def.inputs, source, "input")
     outputs = tensor_names(signature_def.outputs, source, "output")
     variables: Mapping[str, np.ndarray] = {}
-    if (folder / "variables" / "variables.index").is_file():
+    index = folder / "variables" / "variables.index"
+    if not index.is_file() and any(folder.glob("variables/variables.data-*")):
+        raise InvalidModelError(f"{index}: missing (the variables' data files are there, their index is not)")
+    if index.is_file():
         bundle = TensorBundle(folder / "variables")
         nodes = {node.name: node for node in meta_graph.graph_def.node}
         variables = BundleVariables(bundle, variable_keys(meta_graph, bundle, source), nodes)

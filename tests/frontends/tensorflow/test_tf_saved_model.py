@@ -152,6 +152,10 @@ def test_short_variables_file_and_missing_signature_are_clear_errors(saved_two_l
         convert_saved_model(folder)
     with pytest.raises(InvalidModelError, match="no saved_model.pb"):
         convert_saved_model(tmp_path)
+    shutil.copytree(saved_two_layers, tmp_path / "unindexed")
+    (tmp_path / "unindexed" / "variables" / "variables.index").unlink()
+    with pytest.raises(InvalidModelError, match=r"variables\.index: missing"):
+        convert_saved_model(tmp_path / "unindexed")
 
 
 def test_unsupported_ops_inside_functions_are_listed_with_their_call_path(tmp_path):
