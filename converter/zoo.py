@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from converter.errors import ConverterError, InvalidModelError
+from converter.frontends import SUFFIXES
 
-MODEL_SUFFIXES = (".onnx", ".xml", ".pb", ".pbtxt", ".keras", ".h5", ".hdf5")
+MODEL_SUFFIXES = tuple(SUFFIXES)  # every format a frontend reads
 RECORD = "irforge-model.json"
 STAGING, TRASH = ".staging", ".trash"
 
@@ -86,7 +87,7 @@ def model_files(model: Path) -> list[Path]:
     files = {model}
     if model.suffix.lower() == ".xml":
         files.add(model.with_suffix(".bin"))
-    else:
+    elif model.suffix.lower() == ".onnx":
         files.update(_onnx_external_files(model))
     manifest = manifest_path(model)
     if manifest is not None:

@@ -22,13 +22,14 @@ SUFFIXES = {
     ".keras": "keras",
     ".h5": "keras",
     ".hdf5": "keras",
+    ".tflite": "tflite",
 }
-SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5"
+SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5, TFLite .tflite"
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
     """The frontend that reads `path`: "onnx", "ir", "tensorflow" (a frozen GraphDef), "savedmodel"
-    (a folder with saved_model.pb) or "keras".
+    (a folder with saved_model.pb), "keras" or "tflite".
     Raises InvalidModelError saying what is wrong."""
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
@@ -64,6 +65,10 @@ def reference_runner(path: str | os.PathLike[str], options: FrontendOptions | No
         from converter.frontends.keras.reference import KerasReference
 
         return KerasReference(path, trusted=options.keras_trace)
+    if kind == "tflite":
+        from converter.frontends.tflite.reference import TFLiteReference
+
+        return TFLiteReference(path)
     from converter.validate.runners import IrRunner, openvino_available
 
     return IrRunner(path, "openvino" if openvino_available() else "onnxruntime")
