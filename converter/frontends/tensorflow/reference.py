@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -96,15 +97,16 @@ class SavedModelReference:
         except ImportError:
             raise InvalidModelError(f"{path}: validating a TensorFlow model needs TensorFlow: pip install 'irforge[tensorflow]'") from None
         try:
-            self.function = tf.saved_model.load(os.fspath(path)).signatures[signature]
+            self._signature: _Signature = _LoadedSignature(tf, os.fspath(path), signature)
         except Exception as error:  # TensorFlow raises many kinds for what it cannot load
-            raise InvalidModelError(f"{path}: TensorFlow cannot load the SavedModel's {signature!r} signature: {error}") from None
-        inputs = self.function.structured_input_signature[1]
-        outputs = self.function.structured_outputs
-        self._inputs = [_signature_spec(key, inputs[key]) for key in sorted(inputs)]
-        self._outputs = [_signature_spec(key, outputs[key]) for key in sorted(outputs)]
-        self.node_count = len(self.function.graph.get_operations())
-        self._tf = tf
+            # SavedModels written by older TF 2.x ('_UserObject' has no attribute 'add_slot'): TF1's loader reads them.
+            try:
+                self._signature = _SessionSignature(tf, os.fspath(path), signature)
+            except Exception:
+                raise InvalidModelError(f"{path}: TensorFlow cannot load the SavedModel's {signature!r} signature: {error}") from None
+        self._inputs = sorted(self._signature.inputs, key=lambda spec: spec.name)
+        self._outputs = sorted(self._signature.outputs, key=lambda spec: spec.name)
+        self.node_count = self._signature.node_count
 
     def input_specs(self) -> list[TensorSpec]:
         return list(self._inputs)
@@ -113,10 +115,64 @@ class SavedModelReference:
         return list(self._outputs)
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        answers = self.function(**{spec.name: self._tf.constant(feeds[spec.name]) for spec in self._inputs})
+        answers = self._signature.run({spec.name: feeds[spec.name] for spec in self._inputs})
         return [np.asarray(answers[spec.name]) for spec in self._outputs]
+
+
+class _Signature(Protocol):
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    node_count: int
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> Mapping[str, Any]: ...
+
+
+class _LoadedSignature:
+    """The signature as a concrete function of `tf.saved_model.load`."""
+
+    def __init__(self, tf: Any, path: str, signature: str):
+        self.function = tf.saved_model.load(path).signatures[signature]
+        inputs = self.function.structured_input_signature[1]
+        outputs = self.function.structured_outputs
+        self.inputs = [_signature_spec(key, inputs[key]) for key in inputs]
+        self.outputs = [_signature_spec(key, outputs[key]) for key in outputs]
+        self.node_count = len(self.function.graph.get_operations())
+        self._tf = tf
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> Mapping[str, Any]:
+        return self.function(**{name: self._tf.constant(value) for name, value in feeds.items()})
+
+
+class _SessionSignature:
+    """The signature's tensors in a TF1 session holding the `serve` MetaGraph, variables restored."""
+
+    def __init__(self, tf: Any, path: str, signature: str):
+        graph = tf.Graph()
+        self.session = tf.compat.v1.Session(graph=graph)
+        logger = tf.get_logger()
+        level = logger.level
+        logger.setLevel("ERROR")  # the loader's deprecation notice
+        try:
+            meta_graph = tf.compat.v1.saved_model.loader.load(self.session, [tf.saved_model.SERVING], path)
+        finally:
+            logger.setLevel(level)
+        definition = meta_graph.signature_def[signature]
+        self.inputs = [_tensor_info_spec(tf, key, info) for key, info in definition.inputs.items()]
+        self.outputs = [_tensor_info_spec(tf, key, info) for key, info in definition.outputs.items()]
+        self._feeds = {key: info.name for key, info in definition.inputs.items()}
+        self._fetches = {key: info.name for key, info in definition.outputs.items()}
+        self.node_count = len(graph.get_operations())
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> Mapping[str, Any]:
+        return self.session.run(self._fetches, feed_dict={self._feeds[name]: value for name, value in feeds.items()})
 
 
 def _signature_spec(key: str, spec) -> TensorSpec:
     dims = None if spec.shape.rank is None else tuple(spec.shape.as_list())
     return TensorSpec(key, np.dtype(spec.dtype.as_numpy_dtype), dims)
+
+
+def _tensor_info_spec(tf: Any, key: str, info: Any) -> TensorSpec:
+    shape = info.tensor_shape
+    dims = None if shape.unknown_rank else tuple(d.size if d.size >= 0 else None for d in shape.dim)
+    return TensorSpec(key, np.dtype(tf.as_dtype(info.dtype).as_numpy_dtype), dims)
