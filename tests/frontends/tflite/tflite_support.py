@@ -150,3 +150,37 @@ def check(
 
 def op_types(graph: Graph) -> list[str]:
     return [node.op.type for node in graph.nodes()]
+
+
+def edit(data: bytes, change: Callable) -> bytes:
+    """The model with `change(model)` applied to its object form (TFLite's generated schema
+    classes) and written back: options and ops TensorFlow's converter does not emit."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(data, 0)
+    change(model)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def builtin(name: str) -> int:
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    return getattr(schema.BuiltinOperator, name)
+
+
+def ops_of(model, name: str) -> list:
+    """The operators of subgraph 0 whose op is builtin `name` (in a ModelT)."""
+    code = builtin(name)
+    indices = {i for i, c in enumerate(model.operatorCodes) if max(c.builtinCode, c.deprecatedBuiltinCode) == code}
+    return [op for op in model.subgraphs[0].operators if op.opcodeIndex in indices]
+
+
+def rename_op(model, old: str, new: str) -> None:
+    """Every `old` operator becomes a `new` one (same inputs and options)."""
+    for code in model.operatorCodes:
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin(old):
+            code.builtinCode = builtin(new)
+            code.deprecatedBuiltinCode = min(builtin(new), 127)

@@ -70,8 +70,10 @@ def check_rank(x: Value, rank: int, what: str) -> None:
 
 
 def fused_activation(x: Value, function: str) -> Value:
-    """The activation TFLite applies to an op's result (ActivationFunctionType)."""
-    if function == "NONE":
+    """The fused activation as TFLite's kernels for convolutions, pools and arithmetic apply it: a
+    clamp to the activation's range. TANH and SIGN_BIT have no range, so these kernels leave the
+    result as it is (FULLY_CONNECTED refuses them; the recurrent kernels apply them as functions)."""
+    if function in ("NONE", "TANH", "SIGN_BIT"):
         return x
     if function == "RELU":
         return act.Relu(x)
@@ -79,10 +81,6 @@ def fused_activation(x: Value, function: str) -> Value:
         return act.Clamp(x, min=-1.0, max=1.0)
     if function == "RELU6":
         return act.Clamp(x, min=0.0, max=6.0)
-    if function == "TANH":
-        return act.Tanh(x)
-    if function == "SIGN_BIT":  # 1 where the sign bit is set, else 0
-        return Convert(ew.Less(x, scalar_like(x, 0.0)), destination_type=x.element_type)
     raise Unsupported(f"fused activation {function!r}")
 
 

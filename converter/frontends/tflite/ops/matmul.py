@@ -28,6 +28,8 @@ def FULLY_CONNECTED(
     changes how hybrid kernels round; the IR computes the real product.)"""
     if weights_format != "DEFAULT":
         raise Unsupported(f"weights_format {weights_format}")
+    if fused_activation_function in ("TANH", "SIGN_BIT"):
+        raise Unsupported(f"fused activation {fused_activation_function} (TFLite's kernel refuses it too)")
     if weights.shape.rank != 2 or weights.shape[1] is None:
         raise Unsupported(f"weights of shape {weights.shape}, expected [N, K]")
     depth = weights.shape[1]
