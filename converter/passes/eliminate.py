@@ -14,7 +14,7 @@ from converter.ir.arrays import same_array, sample_key
 from converter.ir.graph import Graph, Node, Value
 from converter.ops import shape as shape_ops
 from converter.ops.core import const
-from converter.ops.spec import const_ints
+from converter.ops.spec import const_ints, normalize_axis
 from converter.passes.patterns import Users, producer, single_use
 
 RESHAPE_LIKE = ("Reshape", "Squeeze", "Unsqueeze")
@@ -34,7 +34,34 @@ def eliminate_noops(graph: Graph) -> Graph:
         if replacement is not None and replacement is not node.outputs[0]:
             mapping[node.outputs[0]] = replacement
     graph.replace_values(mapping)
+    return _merge_concats(graph)
+
+
+def _merge_concats(graph: Graph) -> Graph:
+    """Concat(Concat(a, b), c) on one axis → Concat(a, b, c), when the inner result has no other reader."""
+    users = graph.users()
+    mapping: dict[Value, Value] = {}
+    for node in graph.nodes():
+        if node.op.type != "Concat":
+            continue
+        parts = _concat_parts(node, users, graph)
+        if len(parts) > len(node.inputs):
+            mapping[node.outputs[0]] = shape_ops.Concat(*parts, axis=node.attrs["axis"], name=node.name)
+    graph.replace_values(mapping)
     return graph
+
+
+def _concat_parts(node: Node, users: Users, graph: Graph) -> list[Value]:
+    rank = node.outputs[0].shape.rank
+    axis = normalize_axis(node.attrs["axis"], rank)
+    parts: list[Value] = []
+    for value in node.inputs:
+        inner = producer(value, "Concat")
+        if inner is not None and rank is not None and normalize_axis(inner.attrs["axis"], rank) == axis and single_use(users, graph, value):
+            parts.extend(_concat_parts(inner, users, graph))
+        else:
+            parts.append(value)
+    return parts
 
 
 def _same_static_shape(a: Value, b: Value) -> bool:
@@ -59,10 +86,8 @@ def _noop_source(node: Node) -> Value | None:
         return source
     if kind in ("Slice", "StridedSlice") and _same_static_shape(source, output) and _unit_steps(node):
         return source
-    if kind == "Transpose":
-        order = const_ints(node.inputs[1])
-        if order is not None and order == list(range(len(order))) and order:
-            return source
+    if kind == "Transpose" and _moves_no_data(node):
+        return source
     if kind in NEUTRAL_CONSTANT and source.element_type.is_float:
         return _neutral_operand_source(node)
     return None
@@ -89,6 +114,21 @@ def _broadcast_keeps_shape(source: Value, shape: tuple[int, ...]) -> bool:
     if dims is None or len(shape) > len(dims):
         return False
     return all(size == 1 or size == dim for size, dim in zip(reversed(shape), reversed(dims)))
+
+
+def _moves_no_data(transpose: Node) -> bool:
+    """True for the identity permutation, and for one that only reorders axes of size 1 among
+    themselves (the elements keep their order: [?, 1, 1, W] by [0, 2, 1, 3])."""
+    order = const_ints(transpose.inputs[1])
+    if not order:
+        return False
+    if order == list(range(len(order))):
+        return True
+    dims = transpose.inputs[0].shape.dims
+    if dims is None or len(dims) != len(order) or transpose.outputs[0].shape.dims != dims:
+        return False
+    moved = [axis for axis in order if dims[axis] != 1]
+    return moved == sorted(moved)
 
 
 def _zero_pads(node: Node) -> bool:

@@ -167,6 +167,8 @@ def _pattern_parts(pattern: Value, origins: dict[Value, list[Origin] | None]) ->
     values = const_ints(pattern)
     if values is not None:
         return list(values)
+    while (convert := producer(pattern, "Convert")) is not None and convert.inputs[0].element_type.is_integer:
+        pattern = convert.inputs[0]  # TF builds i32 patterns, read as i64
     concat = producer(pattern, "Concat")
     pieces = concat.inputs if concat is not None else [pattern]
     parts: list[Origin | None] = []

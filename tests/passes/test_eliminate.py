@@ -59,6 +59,43 @@ def test_keeps_neutral_constants_that_broadcast() -> None:
     assert unchanged(Graph([x], [Relu(widened), Relu(higher), Relu(on_dynamic), Relu(negated)]), eliminate_noops)
 
 
+def test_removes_transposes_that_only_reorder_unit_axes() -> None:
+    """conv1d as Conv2D from TF: [N, 1, 1, W] transposed by [0, 2, 1, 3] moves no element."""
+    x = _x(None, 1, 1, None)
+    v = Transpose(x.outputs[0], const(np.array([0, 2, 1, 3])))
+    optimized = run_pass_checked(Graph([x], [Relu(v)]), eliminate_noops)
+    assert optimized.op_histogram() == {"Parameter": 1, "ReLU": 1}
+
+
+def test_keeps_transposes_that_move_elements() -> None:
+    x = _x(None, 1, 3, 4)
+    swaps_real_axes = Transpose(x.outputs[0], const(np.array([0, 1, 3, 2])))
+    changes_the_shape = Transpose(x.outputs[0], const(np.array([0, 2, 3, 1])))  # a Reshape, not a no-op
+    unknown_sizes = Transpose(_x(None, None, None).outputs[0], const(np.array([0, 2, 1])))
+    graph = Graph([x], [Relu(swaps_real_axes), Relu(changes_the_shape)])
+    assert unchanged(graph, eliminate_noops)
+    assert unchanged(Graph([unknown_sizes.producer.inputs[0].producer], [Relu(unknown_sizes)]), eliminate_noops)
+
+
+def test_merges_concat_chains_on_one_axis() -> None:
+    """TF's CQT stacks octaves with a chain of two-input concats: one Concat of all the parts."""
+    x = _x(None, 2, 5)
+    parts = [Relu(Add(x.outputs[0], const(np.float32(i)))) for i in range(4)]
+    chain = Concat(Concat(Concat(parts[0], parts[1], axis=1), parts[2], axis=-2), parts[3], axis=1)
+    other_axis = Concat(Concat(parts[0], parts[1], axis=2), Concat(parts[2], parts[3], axis=2), axis=1)
+    optimized = run_pass_checked(Graph([x], [Relu(chain), Relu(other_axis)]), eliminate_noops)
+    merged = optimized.outputs[0].producer.inputs[0].producer
+    assert merged.op.type == "Concat" and [v.producer.op.type for v in merged.inputs] == ["ReLU"] * 4
+    assert optimized.op_histogram()["Concat"] == 4
+
+
+def test_keeps_an_inner_concat_read_elsewhere() -> None:
+    x = _x(2, 5)
+    inner = Concat(x.outputs[0], Relu(x.outputs[0]), axis=0)
+    graph = Graph([x], [Relu(Concat(inner, x.outputs[0], axis=0)), Relu(inner)])
+    assert unchanged(graph, eliminate_noops)
+
+
 def test_keeps_real_work() -> None:
     x = _x(2, 3)
     graph = Graph([x], [Relu(Transpose(Add(x.outputs[0], const(np.float32(0.5))), const(np.array([1, 0]))))])

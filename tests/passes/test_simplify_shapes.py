@@ -3,7 +3,7 @@ import numpy as np
 from converter.ir.graph import Graph
 from converter.ir.types import ElementType, Shape
 from converter.ops.activation import Relu
-from converter.ops.core import ShapeOf, const, parameter
+from converter.ops.core import Convert, ShapeOf, const, parameter
 from converter.ops.elementwise import Add
 from converter.ops.indexing import Gather
 from converter.ops.matmul import MatMul
@@ -32,6 +32,17 @@ def test_gathered_dims_become_copies() -> None:
     reshape = optimized.outputs[0].producer.inputs[0].producer
     assert reshape.inputs[1].const.tolist() == [0, 0, 2, 4] and reshape.attrs["special_zero"]
     assert "ShapeOf" not in optimized.op_histogram()
+
+
+def test_gathered_dims_read_through_an_integer_convert() -> None:
+    """TF builds the pattern in i32 and the frontend converts it to i64: Convert(Concat(...))."""
+    x = parameter("x", ElementType.f32, Shape.of(None, 6))
+    batch = Convert(_dim(x.outputs[0], 0), destination_type=ElementType.i32)
+    pattern = Convert(Concat(batch, const(np.array([2, 3], np.int32)), axis=0), destination_type=ElementType.i64)
+    graph = Graph([x], [Relu(Reshape(x.outputs[0], pattern, special_zero=False))])
+    optimized = run_pass_checked(graph, simplify_reshape_patterns)
+    reshape = optimized.outputs[0].producer.inputs[0].producer
+    assert reshape.inputs[1].const.tolist() == [0, 2, 3] and reshape.attrs["special_zero"]
 
 
 def test_swapped_dims_are_not_mistaken_for_copies() -> None:

@@ -393,6 +393,22 @@ def test_strided_slice_masks(tmp_path, case):
     check(tmp_path, STRIDED_SLICES[case], random(3, 4, 5), expect_ops=["StridedSlice"])
 
 
+def test_strided_slices_of_vectors_become_gather_and_slice(tmp_path):
+    """`tf.shape(x)[0]` and friends: the Gather / Slice the shape passes read, so the reshape
+    below keeps a static pattern and the IR no ShapeOf."""
+
+    def f(x, v):
+        shape = tf.shape(x)
+        return [
+            tf.reshape(x, [shape[0], 8]),
+            v[2], v[-1], v[1:], v[:-1], v[::-2], v[3:0:-1], v[::-1], v[1:5:2],
+        ]
+
+    graph = check(tmp_path, f, random(3, 2, 4), random(6, seed=1), shapes=[[None, 2, 4], [6]], expect_ops=["StridedSlice"])
+    histogram = graph.op_histogram()
+    assert "ShapeOf" not in histogram and "StridedSlice" not in histogram, histogram
+
+
 def test_slice_and_gather(tmp_path):
     indices = tf.constant([[2, 0], [1, 1]])
 

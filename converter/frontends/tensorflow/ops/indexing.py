@@ -11,6 +11,8 @@ from converter.ir.graph import Value
 from converter.ops import elementwise as ew
 from converter.ops import indexing as ops
 
+INT64_MIN = np.iinfo(np.int64).min
+
 
 def _bits(mask: int, count: int) -> list[int]:
     """TF's bit mask → the IR's per-entry list (bit i is entry i)."""
@@ -37,6 +39,9 @@ def StridedSlice(
         raise Unsupported("StridedSlice needs begin of a known length")
     if ellipsis_mask & (ellipsis_mask - 1):
         raise Unsupported("StridedSlice: more than one ellipsis")
+    vector_read = _vector_read(x, begin, end, strides, begin_mask, end_mask, ellipsis_mask | new_axis_mask, shrink_axis_mask)
+    if vector_read is not None:
+        return vector_read
     return ops.StridedSlice(
         x,
         as_i64(begin),
@@ -48,6 +53,26 @@ def StridedSlice(
         new_axis_mask=_bits(new_axis_mask, count),
         shrink_axis_mask=_bits(shrink_axis_mask, count),
     )
+
+
+def _vector_read(
+    x: Value, begin: Value, end: Value, strides: Value, begin_mask: int, end_mask: int, other_masks: int, shrink_axis_mask: int
+) -> Value | None:
+    """`v[i]` or `v[b:e:s]` of a 1-D tensor (what `tf.shape(x)[0]` writes) as the Gather or Slice
+    the shape passes read; None for anything else."""
+    bounds = [v.const for v in (begin, end, strides)]
+    if x.shape.rank != 1 or other_masks or any(b is None or np.asarray(b).size != 1 for b in bounds):
+        return None
+    start, stop, step = (int(np.asarray(b).reshape(-1)[0]) for b in bounds)  # type: ignore[arg-type]
+    if shrink_axis_mask & 1:
+        return ops.Gather(x, i64(start), i64(0))
+    if step == 0:
+        return None
+    if begin_mask & 1:
+        start = 0 if step > 0 else INT64_MAX
+    if end_mask & 1:
+        stop = INT64_MAX if step > 0 else INT64_MIN
+    return ops.Slice(x, i64([start]), i64([stop]), i64([step]))
 
 
 def Slice(ctx: TFContext, x: Value, begin: Value, size: Value) -> Value:
