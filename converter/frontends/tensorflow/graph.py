@@ -17,7 +17,10 @@ scope of its own. Inside a function, an input is an argument name or
 `node:output_arg:index`, where output_arg names one of the op's outputs (a list for some
 ops): the op definitions (`op_defs`, a MetaGraph's stripped op list) give their order.
 Control flow (While, If) names functions in attributes; its handlers convert them into
-bodies with `call_function` on body parameters (ops/control.py).
+bodies with `call_function` on body parameters (ops/control.py). TF1 loops are cycles
+through Enter/Merge/Switch/NextIteration/Exit (frames.py): the walk reaches a loop at its
+Exit nodes, whose inputs are taken to be the values entering the loop; the Exit handler
+converts the loop's body and condition with `convert_subgraph`.
 
 A value that is no tensor (a TensorList handle) is an `Opaque` object: handlers of the ops
 that take one pass it on, any other op reading it fails as unsupported.
@@ -33,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
+from converter.frontends.tensorflow.frames import Branches, Frame, find_frames
 from converter.frontends.tensorflow.protos import DataType
 from converter.frontends.tensorflow.tensors import Unsupported, element_type, ir_shape, tensor_array
 from converter.ir.graph import Graph, Node, Value
@@ -70,12 +74,14 @@ class Opaque:
 class Scope:
     """One body being converted, the graph or one call of a function: its nodes and the values they produced."""
 
-    def __init__(self, nodes: dict[str, Any], prefix: str = "", function: Any = None):
+    def __init__(self, nodes: dict[str, Any], prefix: str = "", function: Any = None, names_tensors: bool | None = None):
         self.nodes = nodes
         self.prefix = prefix
         self.function = function
         self.arguments = {arg.name for arg in function.signature.input_arg} if function is not None else set()
         self.values: dict[str, list[Value | Opaque | None]] = {}
+        self.names_tensors = function is None if names_tensors is None else names_tensors
+        self.memo: dict[str, Any] = {}  # what handlers convert once per scope (a TF1 loop for all its Exits)
 
 
 class TFContext:
@@ -99,6 +105,8 @@ class TFContext:
         self.function_orders: dict[str, list[Any]] = {}
         self.node: Any = None
         self.scope = Scope({})
+        self.frames: dict[str, Frame] = {}  # TF1 loop frames of the graph, by Exit node
+        self._branches: Branches | None = None
 
     @property
     def node_name(self) -> str:
@@ -143,6 +151,55 @@ class TFContext:
         finally:
             self.scope, self.node = outer_scope, outer_node
         return results
+
+    # -- TF1 control flow (frames.py)
+
+    def frame(self) -> Frame:
+        """The TF1 loop frame the current Exit node leaves."""
+        return self.frames[self.node.name]
+
+    def branches(self) -> Branches:
+        """Which TF1 cond branch each node of the graph runs in (computed once)."""
+        if self.scope.function is not None:
+            raise Unsupported("TF1 conds (Switch/Merge) inside a function")
+        if self._branches is None:
+            self._branches = Branches(self.scope.nodes, self.source)
+        return self._branches
+
+    def inputs_of(self, node: Any) -> list[str]:
+        """A node's data input references; an Exit's are those of the values entering its loop."""
+        if self.scope.function is None and node.name in self.frames:
+            return self.frames[node.name].entering(self.scope.nodes)
+        return data_references(node)
+
+    def producers(self, node: Any) -> list[str]:
+        return [self.reference(reference)[0] for reference in self.inputs_of(node)]
+
+    def subgraph_order(self, stop: Iterable[str], roots: Iterable[str]) -> list[Any]:
+        """The nodes of the current scope the roots need, up to the `stop` nodes (excluded)."""
+        stop = set(stop)
+        order = _needed_nodes(self.scope.nodes, self.source, [r for r in roots if r not in stop], self.producers, stop_at=stop)
+        return [node for node in order if node.name not in stop]
+
+    def convert_subgraph(self, seeds: Mapping[str, Sequence[Value | Opaque | None]], outputs: Sequence[str]) -> list[Value | Opaque]:
+        """Convert anew the nodes between `seeds` (nodes whose outputs are given) and `outputs`
+        (references), in a scope of their own: a TF1 loop's body or condition."""
+        references = [self.reference(reference) for reference in outputs]
+        order = self.subgraph_order(seeds, [name for name, _ in references])
+        scope = Scope(self.scope.nodes, self.scope.prefix, self.scope.function, names_tensors=False)
+        scope.values.update({name: list(values) for name, values in seeds.items()})
+        outer_scope, outer_node = self.scope, self.node
+        self.scope = scope
+        try:
+            for node in order:
+                convert_node(self, node)
+            return [lookup(self, *reference) for reference in references]
+        finally:
+            self.scope, self.node = outer_scope, outer_node
+
+    def value(self, reference: str) -> Value | Opaque:
+        """The value a reference of the current scope names (converted already)."""
+        return lookup(self, *self.reference(reference))
 
     # -- references
 
@@ -267,6 +324,7 @@ def convert_graph_def(
     library = {function.signature.name: function for function in graph_def.library.function}
     ctx = TFContext(source, handlers, library, op_defs, variables)
     ctx.scope = Scope(nodes)
+    ctx.frames = find_frames(nodes, source)
     input_names = [parse_reference(reference)[0] for reference in inputs or []]
     for input_name in input_names:
         if input_name not in nodes:
@@ -275,7 +333,7 @@ def convert_graph_def(
             raise InvalidModelError(f"{source}: input {input_name!r} is a {nodes[input_name].op}, not a Placeholder")
     output_refs = _output_references(nodes, source, outputs)
     roots = [n for n, _ in output_refs] + input_names  # a requested input is one even when no output needs it
-    order = _needed_nodes(nodes, source, roots, lambda node: [n for n, _ in data_inputs(node)], stop_at=set(input_names))
+    order = _needed_nodes(nodes, source, roots, ctx.producers, stop_at=set(input_names))
     unsupported = find_unsupported(ctx, [n for n in order if n.name not in input_names])
     if unsupported:
         raise UnsupportedOpsError(source, unsupported)
@@ -330,6 +388,11 @@ def find_unsupported(ctx: TFContext, order: Iterable[Any], prefix: str = "", see
             continue
         else:
             functions = attribute_functions(node)
+            frame = ctx.frames.get(node.name) if not prefix else None
+            if frame is not None and f"frame {frame.name}" not in seen:
+                seen.add(f"frame {frame.name}")
+                for op, names in find_unsupported(ctx, frame_interior(ctx, frame), prefix, seen).items():
+                    found.setdefault(op, []).extend(names)
         for function in functions:
             if function not in ctx.library:
                 raise InvalidModelError(f"{ctx.source}: node {prefix + node.name!r} calls {function!r}, which is not in the function library")
@@ -340,6 +403,15 @@ def find_unsupported(ctx: TFContext, order: Iterable[Any], prefix: str = "", see
             for op, names in inner.items():
                 found.setdefault(op, []).extend(names)
     return found
+
+
+def frame_interior(ctx: TFContext, frame: Frame) -> list[Any]:
+    """The nodes of a TF1 loop's body and condition (top-level scope)."""
+    nodes = ctx.scope.nodes
+    body = ctx.subgraph_order(frame.switches + frame.merges + frame.constants, [parse_reference(r)[0] for r in frame.body_results(nodes)])
+    cond = ctx.subgraph_order(frame.merges + frame.constants, [parse_reference(frame.predicate(nodes))[0]])
+    names = {node.name for node in body}
+    return body + [node for node in cond if node.name not in names]
 
 
 def _nodes_by_name(node_list: Iterable[Any], source: str, allow_empty: bool = False) -> dict[str, Any]:
@@ -436,7 +508,7 @@ def _requested_input(ctx: TFContext, node: Any) -> None:
 def convert_node(ctx: TFContext, node: Any) -> None:
     ctx.node = node
     try:
-        inputs = [lookup(ctx, *ctx.reference(reference)) for reference in data_references(node)]
+        inputs = [lookup(ctx, *ctx.reference(reference)) for reference in ctx.inputs_of(node)]
         if node.op in ctx.library:
             result: Any = ctx.call_function(node.op, inputs)
         else:
@@ -463,7 +535,7 @@ def convert_node(ctx: TFContext, node: Any) -> None:
 def _name_outputs(ctx: TFContext, produced: list[Value | Opaque | None]) -> None:
     """Output i of node n is the tensor `n:i` (and output 0 is `n` too), as TF names them.
 
-    Inside functions only the IR nodes are named (`call/node`): their tensors are not the graph's.
+    Inside functions and TF1 loops only the IR nodes are named (`call/node`): their tensors are not the graph's.
     """
     name = ctx.node_name
     for index, value in enumerate(produced):
@@ -471,7 +543,7 @@ def _name_outputs(ctx: TFContext, produced: list[Value | Opaque | None]) -> None
             continue
         if not value.producer.name:
             value.producer.name = name
-        if ctx.scope.function is not None:
+        if not ctx.scope.names_tensors:
             continue
         for tensor_name in ([name] if index == 0 else []) + [f"{name}:{index}"]:
             if tensor_name not in value.names:

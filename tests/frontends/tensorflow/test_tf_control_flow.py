@@ -1,5 +1,7 @@
-"""TF2 control flow: While (Keras RNNs, tf.while_loop), TensorLists and If, as SavedModels and as
-frozen GraphDefs that keep While with its function library, run in OpenVINO against TensorFlow."""
+"""TF control flow: While (Keras RNNs, tf.while_loop), TensorLists and If, as SavedModels, as frozen
+GraphDefs that keep While with its function library and as frozen GraphDefs lowered to TF1's
+Enter/Merge/Switch/Exit loops; TF1 while_loop with TensorArrays and cond. Run in OpenVINO against
+TensorFlow."""
 
 from __future__ import annotations
 
@@ -54,10 +56,11 @@ def _sequence_models() -> dict[str, keras.Model]:
     return models
 
 
-def _freeze(function, specs) -> tuple[object, object]:
-    """Variables as Consts, control flow kept as While/If with the function library."""
+def _freeze(function, specs, lower: bool = False) -> tuple[object, object]:
+    """Variables as Consts; control flow kept as While/If with the function library, or lowered
+    to TF1's frames and Switch/Merge conds (convert_variables_to_constants_v2's default)."""
     concrete = tf.function(function).get_concrete_function(*specs)
-    frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=False)
+    frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=lower)
     return frozen, frozen.graph.as_graph_def()
 
 
@@ -77,24 +80,29 @@ def _loops(graph: Graph) -> list:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """Each model as a SavedModel folder and a frozen .pb, with its Keras model."""
+    """Each model as a SavedModel folder, a frozen .pb and a lowered frozen .pb, with its Keras model."""
     root = tmp_path_factory.mktemp("rnn")
     result = {}
+    specs = [tf.TensorSpec([None, STEPS, FEATURES], tf.float32, name="x")]
     for name, model in _sequence_models().items():
         folder = root / name
         model.export(str(folder), verbose=False)
-        frozen, graph_def = _freeze(lambda x, model=model: model(x), [tf.TensorSpec([None, STEPS, FEATURES], tf.float32, name="x")])
-        assert {"While", "TensorListFromTensor", "TensorListReserve"} <= {n.op for n in graph_def.node}
-        pb = write_graph(graph_def, root / f"{name}.pb")
-        result[name] = (model, folder, pb, [t.name for t in frozen.inputs], [t.name for t in frozen.outputs])
+        files = {"saved_model": (folder, None, None)}
+        for kind, lower, loop_op in [("frozen", False, "While"), ("lowered", True, "Enter")]:
+            frozen, graph_def = _freeze(lambda x, model=model: model(x), specs, lower)
+            assert {loop_op, "TensorListFromTensor", "TensorListReserve"} <= {n.op for n in graph_def.node}
+            pb = write_graph(graph_def, root / f"{name}_{kind}.pb")
+            files[kind] = (pb, [t.name for t in frozen.inputs], [t.name for t in frozen.outputs])
+        result[name] = (model, files)
     return result
 
 
 @pytest.mark.parametrize("name", ["lstm_stacked", "gru_reset_after", "simple_rnn_go_backwards", "bidirectional", "masking"])
-@pytest.mark.parametrize("kind", ["saved_model", "frozen"])
+@pytest.mark.parametrize("kind", ["saved_model", "frozen", "lowered"])
 def test_keras_rnn_becomes_counted_loops(exported, tmp_path, name, kind):
-    model, folder, pb, inputs, outputs = exported[name]
-    graph = convert_saved_model(folder) if kind == "saved_model" else convert_graphdef(pb, inputs=inputs, outputs=outputs)
+    model, files = exported[name]
+    path, inputs, outputs = files[kind]
+    graph = convert_saved_model(path) if kind == "saved_model" else convert_graphdef(path, inputs=inputs, outputs=outputs)
     (input_name,) = [p.name for p in graph.parameters]
     for batch in (1, 3):
         x = random(batch, STEPS, FEATURES, seed=batch)
@@ -110,7 +118,8 @@ def test_keras_rnn_becomes_counted_loops(exported, tmp_path, name, kind):
         body = loop.bodies["body"]
         assert body.outputs[loop.attrs["condition_output"]].const is not None, "cond is the trip count alone"
         assert "ScatterNDUpdate" not in body.op_histogram()
-        assert all(p.outputs[0].shape.rank != 2 or p.outputs[0].shape[1] is not None for p in body.parameters)
+        if kind != "lowered":  # TF1 loops have no shape invariants
+            assert all(p.outputs[0].shape.rank != 2 or p.outputs[0].shape[1] is not None for p in body.parameters)
         invariant = [i for i, edge in enumerate(loop.attrs["back_edges"]) if edge == -1]
         ranks = [body.parameters[i].outputs[0].shape.rank for i in invariant]
         assert ranks and set(ranks) == {3}, "the sequence (and the mask) are the invariant inputs; weights are Consts"
@@ -163,14 +172,14 @@ def loops_module(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", list(FEEDS))
-@pytest.mark.parametrize("kind", ["saved_model", "frozen"])
+@pytest.mark.parametrize("kind", ["saved_model", "frozen", "lowered"])
 def test_tf_function_loops_and_conditions(loops_module, tmp_path, name, kind):
     module, folder = loops_module
     function = getattr(module, name)
     if kind == "saved_model":
         graph = convert_saved_model(folder, signature=name)
     else:
-        frozen, graph_def = _freeze(function, function.input_signature)
+        frozen, graph_def = _freeze(function, function.input_signature, lower=kind == "lowered")
         graph = convert_graphdef(write_graph(graph_def, tmp_path / "model.pb"), [t.name for t in frozen.inputs], [t.name for t in frozen.outputs])
     for index, feeds in enumerate(FEEDS[name]):
         result = function(**{k: tf.constant(v) for k, v in feeds.items()})
@@ -178,7 +187,8 @@ def test_tf_function_loops_and_conditions(loops_module, tmp_path, name, kind):
         inputs = {p.name: feeds[p.name.split(":")[0]] for p in graph.parameters}
         optimized = _check(graph, tmp_path / f"run{index}", inputs, expected)
     histogram = optimized.op_histogram()
-    assert ("If" if name == "choose" else "Loop") in histogram, histogram
+    expected_op = "Loop" if name != "choose" else "If" if kind != "lowered" else "Select"  # a TF1 cond computes both branches
+    assert expected_op in histogram, histogram
 
 
 def test_loop_condition_reading_the_data_is_evaluated_each_iteration(loops_module):
@@ -187,6 +197,44 @@ def test_loop_condition_reading_the_data_is_evaluated_each_iteration(loops_modul
     assert int(loop.inputs[0].const) == 50, "maximum_iterations bounds the loop counter"
     condition = loop.bodies["body"].outputs[loop.attrs["condition_output"]]
     assert condition.const is None and loop.inputs[1].const is None
+
+
+def _tf1_loop_graph():
+    """A TF1 while_loop (control flow v1) reading one TensorArray and writing another, a cond inside."""
+    tf1 = tf.compat.v1
+    graph = tf.Graph()
+    weights = random(3, 3, seed=7)
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [None, 3], name="x")
+        steps = tf.TensorArray(tf.float32, size=4).unstack(tf.stack([x, x * 2.0, x * 3.0, x * 4.0]))
+        outputs = tf.TensorArray(tf.float32, size=4)
+
+        def body(i, state, outputs):
+            state = tf.tanh(tf.matmul(state, weights) + steps.read(i))
+            state = tf.cond(tf.reduce_sum(state) > 0.0, lambda: state * 2.0, lambda: state - 1.0)
+            return i + 1, state, outputs.write(i, state)
+
+        _, state, outputs = tf1.while_loop(lambda i, *_: i < 4, body, [tf.constant(0), x, outputs])
+        stacked, last = tf.identity(outputs.stack(), name="stacked"), tf.identity(state, name="last")
+    return graph, x, [stacked, last]
+
+
+def test_tf1_while_loop_with_tensor_arrays_and_a_cond_inside(tmp_path):
+    tf1 = tf.compat.v1
+    tf1.disable_control_flow_v2()
+    try:
+        graph, x, fetches = _tf1_loop_graph()
+    finally:
+        tf1.enable_control_flow_v2()
+    feeds = {"x": random(2, 3, seed=8)}
+    with graph.as_default(), tf1.Session() as session:
+        expected = session.run(fetches, {x: feeds["x"]})
+    graph_def = graph.as_graph_def()
+    assert {"Enter", "TensorArrayV3", "TensorArrayScatterV3", "TensorArrayGatherV3", "Merge"} <= {n.op for n in graph_def.node}
+    converted = convert_graphdef(write_graph(graph_def, tmp_path / "tf1.pb"), inputs=["x"], outputs=["stacked", "last"])
+    optimized = _check(converted, tmp_path / "ir", feeds, expected)
+    (loop,) = _loops(optimized)
+    assert int(loop.inputs[0].const) == 4 and "Select" in loop.bodies["body"].op_histogram()
 
 
 # ---------------------------------------------------------------- what is not supported
@@ -199,11 +247,16 @@ def test_unsupported_ops_in_loop_bodies_and_branches_are_reported_at_once(tmp_pa
             y = tf.while_loop(lambda y: tf.reduce_sum(y) < 10.0, lambda y: tf.math.igamma(y, y) + y + 1.0, [x])[0]
             return tf.cond(tf.reduce_sum(x) > 0.0, lambda: tf.math.zeta(y + 1.0, y), lambda: y)
 
+    module = Special()
     folder = tmp_path / "special"
-    tf.saved_model.save(Special(), str(folder))
+    tf.saved_model.save(module, str(folder))
     with pytest.raises(UnsupportedOpsError) as error:
         convert_saved_model(folder)
     assert set(error.value.unsupported) == {"Igamma", "Zeta"}
+    _, lowered = _freeze(module.__call__, module.__call__.input_signature, lower=True)
+    with pytest.raises(UnsupportedOpsError) as error:
+        convert_graphdef(write_graph(lowered, tmp_path / "lowered.pb"))
+    assert set(error.value.unsupported) == {"Igamma", "Zeta"}, "inside TF1 loop frames and cond branches too"
 
 
 def test_list_written_at_a_data_dependent_index_is_a_conversion_error(tmp_path):

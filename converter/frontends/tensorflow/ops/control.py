@@ -23,11 +23,12 @@ constant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from converter.frontends.tensorflow.frames import Frame
 from converter.frontends.tensorflow.graph import Handler, Opaque, TFContext
 from converter.frontends.tensorflow.ops.common import as_i64, i64
 from converter.frontends.tensorflow.tensors import Unsupported, element_type
@@ -40,7 +41,9 @@ from converter.ops import shape as shape_ops
 from converter.ops.core import Convert, ShapeOf, const, parameter
 from converter.ops.reduction import ReduceProd
 
-MAX_ATTEMPTS = 4  # body conversions per loop: parameters for carried constants, relaxed shapes
+Run = Callable[[Sequence["Value | Opaque"]], "list[Value | Opaque]"]  # a loop's body or condition on given values
+
+MAX_ATTEMPTS = 6  # body conversions per loop: parameters for carried constants, relaxed shapes
 FOLD_LIMIT = 1024  # elements; larger constant expressions are left to the passes
 
 
@@ -71,6 +74,11 @@ class TensorList(Opaque):
 
     def with_stacked(self, stacked: Value) -> TensorList:
         return TensorList(self.element_type, self.element_shape, stacked=stacked)
+
+
+class TensorArray(Opaque):
+    """A TF1 TensorArray's handle. Its elements travel with its flow, a TensorList here: every
+    TensorArray op reads the flow it is given and returns the next one."""
 
 
 def _declared_shape(value: Value) -> Shape:
@@ -151,13 +159,16 @@ def TensorListGather(ctx: TFContext, input_handle: TensorList, indices: Value, e
 def TensorListSetItem(
     ctx: TFContext, input_handle: TensorList, index: Value, item: Value, *, element_dtype: int, resize_if_index_out_of_bounds: bool = False
 ) -> TensorList:
-    tensor_list = _in_list(input_handle, "TensorListSetItem")
+    return _set_item(_in_list(input_handle, "TensorListSetItem"), index, item, resize_if_index_out_of_bounds)
+
+
+def _set_item(tensor_list: TensorList, index: Value, item: Value, grows: bool = False) -> TensorList:
     if tensor_list.written is not None:
         raise Unsupported("two writes into one list in one loop iteration")
     if tensor_list.stacked is None and tensor_list.size is None:
         return TensorList(tensor_list.element_type, tensor_list.element_shape, written=Write(tensor_list, index, item))
-    if resize_if_index_out_of_bounds:
-        raise Unsupported("TensorListSetItem growing a list outside the loop that fills it")
+    if grows:
+        raise Unsupported("setting an element of a list that may grow, outside the loop that fills it")
     return tensor_list.with_stacked(_set(tensor_list, index, item))
 
 
@@ -264,7 +275,9 @@ class Slot:
     @property
     def tensor(self) -> Value | None:
         """The tensor the body reads: the value, or a list's stacked elements."""
-        return self.stand_in.stacked if isinstance(self.stand_in, TensorList) else self.stand_in
+        if isinstance(self.stand_in, TensorList):
+            return self.stand_in.stacked
+        return self.stand_in if isinstance(self.stand_in, Value) else None
 
     def outer_tensor(self) -> Value:
         tensor = self.initial.stacked if isinstance(self.initial, TensorList) else self.initial
@@ -283,10 +296,10 @@ def _refined(value_type: TensorType, invariant: Shape | None) -> TensorType:
     return TensorType(value_type.element_type, Shape(tuple(d if d is not None else i for d, i in zip(dims, declared))))
 
 
-def _slot(
-    ctx: TFContext, position: int, initial: Value | Opaque, needs_parameter: bool, relaxed: TensorType | None, invariant: Shape | None
-) -> Slot:
+def _slot(name: str, position: int, initial: Value | Opaque, needs_parameter: bool, relaxed: TensorType | None, invariant: Shape | None) -> Slot:
     """The body's view of one loop variable: a Const for a constant, else a Parameter."""
+    if isinstance(initial, TensorArray) and not needs_parameter:
+        return Slot(initial, initial)  # a TF1 TensorArray's handle: its elements travel with its flow
     if isinstance(initial, TensorList):
         if initial.written is not None:
             raise Unsupported(f"loop variable {position} is a list written in an enclosing loop body")
@@ -300,10 +313,10 @@ def _slot(
     folded = None if needs_parameter else _folded(tensor)
     node = None
     if folded is not None:
-        view = const(folded.astype(tensor.element_type.numpy, copy=False), name=f"{ctx.node_name}/arg{position}")
+        view = const(folded.astype(tensor.element_type.numpy, copy=False), name=f"{name}/arg{position}")
     else:
         value_type = _refined(relaxed or tensor.type, invariant)
-        node = parameter(f"{ctx.node_name}/arg{position}", value_type.element_type, value_type.shape)
+        node = parameter(f"{name}/arg{position}", value_type.element_type, value_type.shape)
         view = node.outputs[0]
     stand_in = initial.with_stacked(view) if isinstance(initial, TensorList) else view
     return Slot(initial, stand_in, node)
@@ -341,14 +354,14 @@ def _settle(slot: Slot, position: int, invariant: Shape | None) -> tuple[bool, T
     return False, (merged if merged != read else None)
 
 
-def _convert_body(ctx: TFContext, initial: Sequence[Value | Opaque], body: str, invariants: Sequence[Shape | None]) -> list[Slot]:
+def _convert_body(name: str, initial: Sequence[Value | Opaque], body: Run, invariants: Sequence[Shape | None]) -> list[Slot]:
     """Slots whose stand-ins fit what the body does with them: carried constants become
     Parameters, Parameters whose shape an iteration changes become as dynamic as needed."""
     parameters: set[int] = set()
     relaxed: dict[int, TensorType] = {}
     for _ in range(MAX_ATTEMPTS):
-        slots = [_slot(ctx, k, v, k in parameters, relaxed.get(k), invariants[k]) for k, v in enumerate(initial)]
-        results = ctx.call_function(body, [slot.stand_in for slot in slots])
+        slots = [_slot(name, k, v, k in parameters, relaxed.get(k), invariants[k]) for k, v in enumerate(initial)]
+        results = body([slot.stand_in for slot in slots])
         if len(results) != len(slots):
             raise Unsupported(f"the body returns {len(results)} values for {len(slots)} loop variables")
         changed = False
@@ -412,14 +425,14 @@ def _trip_count(bounds: list[Value]) -> Value:
     return i64(int(folded)) if folded is not None else count
 
 
-def _condition(ctx: TFContext, cond: str, slots: list[Slot], counters: dict[Value, int]) -> tuple[Value, bool]:
+def _condition(cond: Run, slots: list[Slot], counters: dict[Value, int]) -> tuple[Value, bool]:
     """(trip count, -1 when unbounded; whether cond is nothing but the bounds).
 
     cond is read on the body's stand-ins: each conjunct `counter < limit` with a loop-invariant
     limit bounds the number of iterations.
     """
     outer = {slot.tensor: slot.outer_tensor() for slot in slots if slot.invariant and slot.parameter is not None}
-    (predicate,) = ctx.call_function(cond, [slot.stand_in for slot in slots])
+    (predicate,) = cond([slot.stand_in for slot in slots])
     if not isinstance(predicate, Value):
         raise Unsupported("cond returns no tensor")
     conjuncts = _conjuncts(predicate)
@@ -468,22 +481,24 @@ def _source(value: Value) -> Value:
     return value
 
 
-def _counts(trip_count: Value, size: Value) -> bool:
-    """Whether the loop runs `size` times: equal constants, or a trip count max(size, 0) (`i < n`
-    for a list of n elements; a reserved size is never negative)."""
-    count, length = _folded(trip_count), _folded(size)
-    if count is not None and length is not None:
-        return int(count) == int(length)
-    node = trip_count.producer
+def _counts(count: Value, size: Value) -> bool:
+    """Whether `count` is `size`: equal constants, the same tensor, or a trip count max(size, 0)
+    (`i < n` for a list of n elements; a reserved size is never negative)."""
+    known, length = _folded(count), _folded(size)
+    if known is not None and length is not None:
+        return int(known) == int(length)
+    if _source(count) is _source(size):
+        return True
+    node = count.producer
     return node.op.type == "Maximum" and _folded(node.inputs[1]) == 0 and _source(node.inputs[0]) is _source(size)
 
 
-def _appended(tensor_list: TensorList, items: Value, trip_count: Value) -> Value:
-    """The elements of `tensor_list` after a loop set item i at index i (or appended it)."""
+def _appended(tensor_list: TensorList, items: Value, count: Value) -> Value:
+    """The elements of a reserved list after `count` items (-1: unknown) were set at 0, 1, ... (or appended)."""
     if tensor_list.size is None:
         raise Unsupported("a loop writing into a list it did not reserve")
     length = _folded(tensor_list.size)
-    if (length is not None and int(length) == 0) or _counts(trip_count, tensor_list.size):
+    if (length is not None and int(length) == 0) or _counts(count, tensor_list.size):
         return items
     # Fewer iterations than reserved elements: the rest are zeros, as TensorListStack gives them.
     written = indexing.Gather(ShapeOf(items), i64([0]), i64(0))
@@ -507,11 +522,23 @@ def While(
     """Body Parameters take the initial values' types, relaxed where an iteration changes them
     and refined by `output_shapes`, TF's shape invariants (scalars for lists)."""
     invariants = list(output_shapes or []) if len(output_shapes or []) == len(initial) else [None] * len(initial)
-    slots = _convert_body(ctx, initial, body, invariants)
+
+    def run_body(values: Sequence[Value | Opaque]) -> list[Value | Opaque]:
+        return ctx.call_function(body, values)
+
+    def run_cond(values: Sequence[Value | Opaque]) -> list[Value | Opaque]:
+        return ctx.call_function(cond, values)
+
+    return _loop(ctx.node_name, list(initial), run_body, run_cond, invariants)
+
+
+def _loop(name: str, initial: list[Value | Opaque], body: Run, cond: Run, invariants: Sequence[Shape | None]) -> list[Value | Opaque]:
+    """`while cond(v): v = body(v)` as one Loop node; the loop variables' final values."""
+    slots = _convert_body(name, initial, body, invariants)
     counters = {slot.tensor: start for slot in slots if (start := _counter_start(slot)) is not None}
-    trip_count, counted = _condition(ctx, cond, slots, counters)
+    trip_count, counted = _condition(cond, slots, counters)
     plan = LoopPlan()
-    finals: list[tuple[int | None, int]] = []  # per loop variable: its Loop output (-1: none) and write index
+    finals: list[tuple[int, int | None]] = []  # per loop variable: its Loop output (-1: none) and write index
     for position, slot in enumerate(slots):
         if slot.invariant:
             finals.append((-1, None))
@@ -528,9 +555,9 @@ def While(
     if counted:
         condition = execution = const(np.array(True))
     else:
-        (inner,) = ctx.call_function(cond, [slot.stand_in if slot.invariant else slot.result for slot in slots])
+        (inner,) = cond([slot.stand_in if slot.invariant else slot.result for slot in slots])
         condition = _predicate(inner, "cond")
-        (outer,) = ctx.call_function(cond, list(initial))
+        (outer,) = cond(initial)
         execution = _predicate(outer, "cond")
     condition_output = plan.result(condition)
 
@@ -548,9 +575,10 @@ def While(
         current_iteration=-1,
         condition_output=condition_output,
         outputs=plan.outputs,
-        name=ctx.node_name,
+        name=name,
     )
-    return [_final(slot, node.outputs[output] if output >= 0 else None, index, trip_count) for slot, (output, index) in zip(slots, finals)]
+    iterations = trip_count if counted else i64(-1)  # otherwise cond may end the loop earlier
+    return [_final(slot, node.outputs[output] if output >= 0 else None, index, iterations) for slot, (output, index) in zip(slots, finals)]
 
 
 def _final(slot: Slot, output: Value | None, index: int | None, trip_count: Value) -> Value | Opaque:
@@ -564,8 +592,6 @@ def _final(slot: Slot, output: Value | None, index: int | None, trip_count: Valu
         return initial.with_stacked(output)
     if index is not None:
         return initial.with_stacked(_placed(initial, output, index))
-    if initial.stacked is not None:
-        return initial.with_stacked(shape_ops.Concat(initial.stacked, output, axis=0))
     return initial.with_stacked(_appended(initial, output, trip_count))
 
 
@@ -617,6 +643,116 @@ def If(
     return list(node.outputs)
 
 
+# ---------------------------------------------------------------- TF1: loop frames, conds, TensorArrays
+
+
+def Exit(ctx: TFContext, *entering: Value | Opaque) -> Value | Opaque:
+    """A TF1 loop (frames.py) as one Loop, converted at the first of its Exits (which get the
+    values entering the loop as inputs); this Exit's loop variable after the loop."""
+    frame = ctx.frame()
+    key = f"frame {frame.name}"
+    if key not in ctx.scope.memo:
+        ctx.scope.memo[key] = _frame_loop(ctx, frame, list(entering))
+    return ctx.scope.memo[key][frame.exits[ctx.node.name]]
+
+
+def _frame_loop(ctx: TFContext, frame: Frame, entering: list[Value | Opaque]) -> list[Value | Opaque]:
+    """The loop variables after the loop; the invariants are loop variables the body hands on."""
+    nodes, count = ctx.scope.nodes, len(frame.enters)
+    constants = frame.constants
+
+    def run_body(values: Sequence[Value | Opaque]) -> list[Value | Opaque]:
+        seeds = {switch: [None, value] for switch, value in zip(frame.switches, values)}
+        seeds.update({enter: [value] for enter, value in zip(constants, values[count:])})
+        return ctx.convert_subgraph(seeds, frame.body_results(nodes)) + list(values[count:])
+
+    def run_cond(values: Sequence[Value | Opaque]) -> list[Value | Opaque]:
+        seeds = {merge: [value, None] for merge, value in zip(frame.merges, values)}
+        seeds.update({enter: [value] for enter, value in zip(constants, values[count:])})
+        return ctx.convert_subgraph(seeds, [frame.predicate(nodes)])
+
+    return _loop(frame.name, entering, run_body, run_cond, [None] * len(entering))[:count]
+
+
+def Switch(ctx: TFContext, data: Value | Opaque, pred: Value) -> list[Value | Opaque]:
+    """A TF1 cond's Switch outside a loop's own: both branches compute, their Merge selects."""
+    ctx.branches()  # refuses Switch/Merge inside functions
+    return [data, data]
+
+
+def Merge(ctx: TFContext, *inputs: Value | Opaque, N: int | None = None) -> list[Value]:
+    """The end of a TF1 cond: the true branch's value where the predicate holds, else the false one's."""
+    predicate_reference, true_input = ctx.branches().merged(ctx.node)
+    predicate = _predicate(ctx.value(predicate_reference), "the cond's predicate")
+    taken, other = inputs[true_input], inputs[1 - true_input]
+    if not isinstance(taken, Value) or not isinstance(other, Value):
+        raise Unsupported("a TF1 cond choosing between values that are not tensors")
+    index = ew.Select(predicate, const(np.array(true_input, np.int32)), const(np.array(1 - true_input, np.int32)))
+    return [ew.Select(predicate, taken, other), index]
+
+
+def _flow(flow_in: Value | Opaque, op: str) -> TensorList:
+    if not isinstance(flow_in, TensorList):
+        raise Unsupported(f"{op}: the flow does not come from a TensorArray")
+    return flow_in
+
+
+def TensorArrayV3(
+    ctx: TFContext,
+    size: Value,
+    *,
+    dtype: int,
+    element_shape: Shape | None = None,
+    dynamic_size: bool = False,
+    clear_after_read: bool = True,
+    identical_element_shapes: bool = False,
+    tensor_array_name: str = "",
+) -> list[Opaque]:
+    declared = element_shape if element_shape is not None else Shape.dynamic_rank()
+    return [TensorArray(), TensorList(element_type(dtype), declared, size=as_i64(size))]
+
+
+def TensorArrayReadV3(ctx: TFContext, handle: Opaque, index: Value, flow_in: Opaque, *, dtype: int) -> Value:
+    return indexing.Gather(_elements(_flow(flow_in, "TensorArrayReadV3"), "reading an element"), as_i64(index), i64(0))
+
+
+def TensorArrayWriteV3(ctx: TFContext, handle: Opaque, index: Value, value: Value, flow_in: Opaque) -> TensorList:
+    return _set_item(_flow(flow_in, "TensorArrayWriteV3"), index, value)
+
+
+def TensorArrayGatherV3(
+    ctx: TFContext, handle: Opaque, indices: Value, flow_in: Opaque, *, dtype: int, element_shape: Shape | None = None
+) -> Value:
+    tensor_list = _flow(flow_in, "TensorArrayGatherV3")
+    if tensor_list.stacked is None and element_shape is not None and element_shape.is_static and tensor_list.size is not None:
+        tensor_list = TensorList(tensor_list.element_type, element_shape, size=tensor_list.size)
+    stacked = _elements(tensor_list, "gathering elements")
+    folded = _folded(indices)
+    length = stacked.shape[0] if stacked.shape.rank else None
+    if folded is not None and length is not None and np.array_equal(folded.reshape(-1), np.arange(length)):
+        return stacked  # TensorArray.stack()
+    return indexing.Gather(stacked, as_i64(indices), i64(0))
+
+
+def TensorArrayScatterV3(ctx: TFContext, handle: Opaque, indices: Value, value: Value, flow_in: Opaque) -> TensorList:
+    tensor_list = _flow(flow_in, "TensorArrayScatterV3")
+    range_node = indices.producer
+    if tensor_list.stacked is None and range_node.op.type == "Range":
+        start, _, step = (_folded(v) for v in range_node.inputs)
+        if start is not None and step is not None and int(start) == 0 and int(step) == 1:
+            # TensorArray.unstack: TF requires as many indices as rows, so rows 0..k-1 are `value`.
+            rows = value.shape[0] if value.shape.rank else None
+            count = i64(rows) if rows is not None else as_i64(range_node.inputs[1])
+            return tensor_list.with_stacked(_appended(tensor_list, value, count))
+    rows = shape_ops.Unsqueeze(as_i64(indices), i64([-1]))
+    first = indexing.Gather(value, i64(0), i64(0))
+    return tensor_list.with_stacked(indexing.ScatterNDUpdate(_elements(tensor_list, "scattering", like=first), rows, value))
+
+
+def TensorArraySizeV3(ctx: TFContext, handle: Opaque, flow_in: Opaque) -> Value:
+    return TensorListLength(ctx, _flow(flow_in, "TensorArraySizeV3"))
+
+
 HANDLERS: dict[str, Handler] = {
     "While": While,
     "StatelessWhile": While,
@@ -632,4 +768,13 @@ HANDLERS: dict[str, Handler] = {
     "TensorListStack": TensorListStack,
     "TensorListLength": TensorListLength,
     "TensorListElementShape": TensorListElementShape,
+    "Exit": Exit,
+    "Switch": Switch,
+    "Merge": Merge,
+    "TensorArrayV3": TensorArrayV3,
+    "TensorArrayReadV3": TensorArrayReadV3,
+    "TensorArrayWriteV3": TensorArrayWriteV3,
+    "TensorArrayGatherV3": TensorArrayGatherV3,
+    "TensorArrayScatterV3": TensorArrayScatterV3,
+    "TensorArraySizeV3": TensorArraySizeV3,
 }
