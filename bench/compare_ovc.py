@@ -53,11 +53,11 @@ def convert():
 started = time.perf_counter()
 ops = convert()
 cold = time.perf_counter() - started
+# The peak of one conversion (VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent).
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 started = time.perf_counter()
 convert()
 warm = time.perf_counter() - started
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent.
-peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"cold": cold, "warm": warm, "rss_mb": peak_kb / 1024, "ops": ops,
                   "fp32_bytes": (out / "FP32" / "m.bin").stat().st_size, "fp16_bytes": (out / "FP16" / "m.bin").stat().st_size}))
 """

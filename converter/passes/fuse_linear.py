@@ -138,7 +138,7 @@ def _absorb_input_scale(node: Node, users: Users, graph: Graph) -> Value | None:
     for a in axes:
         shape[a] = weights.shape[a]
     factor = np.broadcast_to(vector, (channels,)).reshape(shape)
-    scaled = (weights.astype(np.float64) * factor).astype(weights.dtype)
+    scaled = _scaled(weights, factor)
     clone = node.op.node(x, const(scaled), *node.inputs[2:], name=node.name, **node.attrs)
     return clone.outputs[0]
 
@@ -168,6 +168,15 @@ def _sink_affine(node: Node, users: Users, graph: Graph) -> Value | None:
     if moved.shape.rank is None or moved.shape[-1] != x.shape[-1]:
         return None
     return inner.op(moved, const(vector.astype(c.dtype)), name=node.name, **inner.attrs)
+
+
+def _scaled(weights: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """weights · factor rounded once to the weights' type. One IEEE multiply is correctly rounded, so
+    when the factor is exact in that type the product is computed there (no float64 copy of the weights)."""
+    narrow = factor.astype(weights.dtype)
+    if np.issubdtype(weights.dtype, np.floating) and np.array_equal(narrow, factor):
+        return weights * narrow
+    return (weights.astype(np.float64) * factor).astype(weights.dtype)
 
 
 def _keeps_shape(x: Value, constant_value: np.ndarray, out: Value) -> bool:
@@ -224,7 +233,7 @@ def _scale_convolution(node: Node, scale: np.ndarray, out: Value) -> Value | Non
     if factor is None:
         return None
     try:
-        scaled = (weights.astype(np.float64) * factor).astype(weights.dtype)
+        scaled = _scaled(weights, factor)
     except ValueError:
         return None
     if scaled.shape != weights.shape:
@@ -245,7 +254,7 @@ def _scale_matmul(node: Node, scale: np.ndarray, out: Value) -> Value | None:
     factor_shape = [1] * weights.ndim
     factor_shape[column_axis] = -1 if vector.size > 1 else 1
     try:
-        scaled = (weights.astype(np.float64) * vector.reshape(factor_shape)).astype(weights.dtype)
+        scaled = _scaled(weights, vector.reshape(factor_shape))
     except ValueError:
         return None
     if scaled.shape != weights.shape:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from converter.frontends.tensorflow.tensors import Unsupported
+from converter.ir.arrays import contiguous_transpose
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
 from converter.ops.core import Convert, const
@@ -105,7 +106,7 @@ def to_channels_last_perm(rank: int) -> list[int]:
 def permuted(x: Value, perm: list[int]) -> Value:
     """x transposed by perm; a constant is transposed in place (no Transpose node)."""
     if x.const is not None:
-        return const(np.ascontiguousarray(np.transpose(x.const, perm)))
+        return const(contiguous_transpose(x.const, perm))
     return Transpose(x, i64(perm))
 
 
