@@ -113,18 +113,12 @@ def saved(request, tmp_path_factory: pytest.TempPathFactory):
     return request.param, paths, shape, model
 
 
-# Keras RNNs in TF graphs are While loops over TensorLists (being added to the TF frontend).
-GRAPH_LOOPS = {("lstm", "savedmodel"), ("lstm", "pb"), ("bidirectional_gru", "savedmodel"), ("bidirectional_gru", "pb")}
-
-
 @pytest.mark.parametrize("form", FORMATS)
 def test_converts_and_matches_keras(saved, form: str, tmp_path: Path) -> None:
     from converter.api import load_model, optimize, save_model
     from converter.validate.runners import IrRunner
 
     name, paths, shape, model = saved
-    if (name, form) in GRAPH_LOOPS:
-        pytest.xfail("TF While loops are not converted yet")
     graph, _ = optimize(load_model(paths[form]))
     xml, _ = save_model(graph, tmp_path / f"{name}.xml")
     runner = IrRunner(xml, "openvino")
