@@ -5,7 +5,6 @@ TensorFlow."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,6 @@ from converter.api import optimize  # noqa: E402
 from converter.errors import NodeConversionError, UnsupportedOpsError  # noqa: E402
 from converter.frontends.tensorflow import convert_graphdef, convert_saved_model  # noqa: E402
 from converter.ir.graph import Graph  # noqa: E402
-
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 STEPS, FEATURES = 6, 5
 
@@ -129,7 +126,8 @@ def test_keras_rnn_becomes_counted_loops(exported, tmp_path, name, kind):
 
 
 class Loops(tf.Module):
-    """A counted loop with a TensorArray, a loop whose condition reads the data, and a tf.cond."""
+    """A counted loop with a TensorArray, a loop whose condition reads the data, a tf.cond, and
+    loops in a loop with a cond inside and a growing TensorArray."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"), tf.TensorSpec([], tf.int32, name="n")])
     def counted(self, x, n):
@@ -151,6 +149,21 @@ class Loops(tf.Module):
         i, y = tf.while_loop(lambda i, y: tf.reduce_sum(tf.abs(y)) < 100.0, body, [i, y], maximum_iterations=50)
         return {"count": i, "y": y}
 
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"), tf.TensorSpec([], tf.int32, name="n")])
+    def nested(self, x, n):
+        grown = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        y = x
+        for i in tf.range(n):
+            z = y
+            for j in tf.range(i + 1):
+                z = z * 0.9 + tf.cast(j, tf.float32)
+            if tf.reduce_sum(z) > 0:
+                y = z - 1.0
+            else:
+                y = z + 1.0
+            grown = grown.write(i, y)
+        return {"y": y, "grown": grown.stack()}
+
     @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
     def choose(self, x):
         return {"y": tf.cond(tf.reduce_sum(x) > 0.0, lambda: tf.nn.relu(x) * 2.0, lambda: tf.exp(x) - 1.0)}
@@ -159,6 +172,7 @@ class Loops(tf.Module):
 FEEDS = {
     "counted": [{"x": random(2, 3, seed=1), "n": np.array(4, np.int32)}, {"x": random(1, 3, seed=2), "n": np.array(1, np.int32)}],
     "until": [{"x": random(2, 3, seed=3)}, {"x": random(1, 3, seed=4) * 40.0}],
+    "nested": [{"x": random(2, 3, seed=9), "n": np.array(3, np.int32)}, {"x": random(1, 3, seed=10), "n": np.array(1, np.int32)}],
     "choose": [{"x": np.abs(random(2, 3, seed=5))}, {"x": -np.abs(random(3, 3, seed=6))}],
 }
 

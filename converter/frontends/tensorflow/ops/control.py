@@ -1,4 +1,4 @@
-"""TF2 control flow and TensorLists → IR Loop-5 and If-8.
+"""TF control flow and TensorLists → IR Loop-5 and If-8 (or Select, for TF1 conds).
 
 While / StatelessWhile run `body` (a library function over the loop variables) while `cond`
 holds. One IR Loop does it: the body function is converted on body Parameters (a constant
@@ -19,6 +19,11 @@ one in a list with known elements, a ScatterNDUpdate.
 
 If / StatelessIf become an IR If, or the chosen branch inlined when the condition is
 constant.
+
+TF1 spells the same (frames.py): a loop frame becomes the same Loop, converted at its Exit
+nodes, its body and condition converted as the subgraphs between the frame's Switches (or
+Merges) and its NextIterations (or LoopCond); a Switch/Merge cond computes both branches and
+selects; a TensorArrayV3's elements travel with its flow as a TensorList.
 """
 
 from __future__ import annotations
