@@ -233,7 +233,7 @@ def _folded(value: Value, depth: int = 0) -> np.ndarray | None:
     if node.op.type == "ShapeOf" and node.inputs[0].shape.is_static:
         return np.array(node.inputs[0].shape.static, dtype=value.element_type.numpy)
     small = value.shape.is_static and int(np.prod(value.shape.static, dtype=np.int64)) <= FOLD_LIMIT
-    if node.op.type == "Parameter" or node.bodies or depth > 32 or not small:
+    if node.op.kernel is None or depth > 32 or not small:  # no Parameter, Loop or If has a kernel
         return None
     arrays = []
     for source in node.inputs:
@@ -241,9 +241,7 @@ def _folded(value: Value, depth: int = 0) -> np.ndarray | None:
         if array is None:
             return None
         arrays.append(array)
-    from converter.passes.fold_constants import evaluate
-
-    return np.asarray(evaluate(node, node.inputs, arrays)[value.index])
+    return np.asarray(node.op.kernel(arrays, node.attrs)[value.index])
 
 
 def _predicate(value: Value | Opaque, what: str) -> Value:
