@@ -226,9 +226,17 @@ def activation_parameters(tensor: Tensor) -> tuple[float, float, int, int]:
     return float(quantization.scale[0]), zero_point, qmin, qmax
 
 
+FAKE_QUANTIZE_LEVELS = 256  # OpenVINO's CPU plugin runs wider FakeQuantizes (int16's 65536) imprecisely
+
+
 def fake_quantized(x: Value, tensor: Tensor) -> Value:
-    """x rounded onto the tensor's quantization grid and clamped to its integer range."""
+    """x rounded onto the tensor's quantization grid and clamped to its integer range: a
+    FakeQuantize for 8-bit tensors (OpenVINO's int8 pattern), the same arithmetic spelled out
+    (Divide, Round, Clamp, Multiply) for int16 ones."""
     scale, zero_point, qmin, qmax = activation_parameters(tensor)
+    if qmax - qmin + 1 > FAKE_QUANTIZE_LEVELS:
+        steps = ew.Round(ew.Divide(x, _scalar(x, scale)), mode="half_to_even")
+        return ew.Multiply(Clamp(steps, min=float(qmin - zero_point), max=float(qmax - zero_point)), _scalar(x, scale))
     low = const(np.array((qmin - zero_point) * scale, dtype=np.float32))
     high = const(np.array((qmax - zero_point) * scale, dtype=np.float32))
     return FakeQuantize(x, low, high, low, high, levels=qmax - qmin + 1)

@@ -65,6 +65,8 @@ def models(tmp_path_factory):
         "fp16": from_keras(net, fp16=True),
         "int8": from_keras(net, representative=calibration((1, 16, 16, 3)), integer_io=True),
         "int8_float_io": from_keras(net, representative=calibration((1, 16, 16, 3))),
+        "uint8_io": from_keras(net, representative=calibration((1, 16, 16, 3)), integer_io=tf.uint8),
+        "int16x8": from_keras(net, representative=calibration((1, 16, 16, 3)), integer_io=tf.int16),
         "separable": from_keras(sep),
         "upsampler": from_keras(up),
         "upsampler_int8": from_keras(up, representative=calibration((1, 8, 8, 3)), integer_io=True),
@@ -139,6 +141,19 @@ def test_int8_cnn(tmp_path, models):
 def test_int8_cnn_with_float_inputs_and_outputs(tmp_path, models):
     graph = check(tmp_path, models["int8_float_io"], expect_ops=["QUANTIZE", "DEQUANTIZE"], quantized=True)
     assert graph.inputs[0].element_type is ElementType.f32
+
+
+def test_uint8_inputs_and_outputs(tmp_path, models):
+    graph = check(tmp_path, models["uint8_io"], expect_ops=["QUANTIZE"], quantized=True)
+    assert graph.inputs[0].element_type is ElementType.u8 and graph.outputs[0].element_type is ElementType.u8
+
+
+def test_int16_activations(tmp_path, models):
+    """16-bit activations, 8-bit weights. TFLite's int16 kernels requantize with the multiplier cut
+    to 16 bits, which moves some results by a step of the 65536."""
+    graph = check(tmp_path, models["int16x8"], quantized=True, steps=2)
+    assert graph.inputs[0].element_type is ElementType.i16
+    assert "FakeQuantize" not in op_types(graph)  # OpenVINO's CPU plugin runs 65536-level ones imprecisely
 
 
 def test_separable_hard_swish(tmp_path, models):

@@ -31,23 +31,24 @@ def from_function(
     function: Callable,
     specs: Sequence[tf.TensorSpec],
     representative: Iterable[Sequence[np.ndarray]] | None = None,
-    integer_io: bool = False,
+    integer_io: bool | tf.DType = False,
     fp16: bool = False,
     sparsity: bool = False,
 ) -> bytes:
-    """A tf.function over `specs` as .tflite bytes; with `representative` data, fully int8-quantized
-    (int8 inputs and outputs with `integer_io`); `fp16` stores weights as float16 (DEQUANTIZE)."""
+    """A tf.function over `specs` as .tflite bytes; with `representative` data, fully quantized:
+    int8 (int8 inputs and outputs with `integer_io` True; tf.uint8 for uint8 ones; tf.int16 for
+    16-bit activations and inputs, 8-bit weights); `fp16` stores weights as float16 (DEQUANTIZE)."""
     module = tf.Module()
     module.f = tf.function(function, input_signature=list(specs))
     converter = tf.lite.TFLiteConverter.from_concrete_functions([module.f.get_concrete_function()], module)
     return _convert(converter, representative, integer_io, fp16, sparsity)
 
 
-def from_keras(model, representative=None, integer_io: bool = False, fp16: bool = False) -> bytes:
+def from_keras(model, representative=None, integer_io: bool | tf.DType = False, fp16: bool = False) -> bytes:
     return _convert(tf.lite.TFLiteConverter.from_keras_model(model), representative, integer_io, fp16, False)
 
 
-def _convert(converter, representative, integer_io: bool, fp16: bool, sparsity: bool) -> bytes:
+def _convert(converter, representative, integer_io: bool | tf.DType, fp16: bool, sparsity: bool) -> bytes:
     if fp16:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -57,10 +58,12 @@ def _convert(converter, representative, integer_io: bool, fp16: bool, sparsity: 
         samples = [list(sample) for sample in representative]
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: iter(samples)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        sixteen = integer_io is tf.int16
+        ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 if sixteen else tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+        converter.target_spec.supported_ops = [ops]
         if integer_io:
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
+            io_type = tf.int8 if integer_io is True else integer_io
+            converter.inference_input_type = converter.inference_output_type = io_type
     return converter.convert()
 
 
