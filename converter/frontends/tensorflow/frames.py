@@ -65,26 +65,33 @@ def _readers(nodes: Mapping[str, Any]) -> dict[tuple[str, int], list[Any]]:
 
 
 def find_frames(nodes: Mapping[str, Any], where: str) -> dict[str, Frame]:
-    """The graph's loop frames by each of their Exit nodes."""
+    """The graph's loop frames by each of their Exit nodes.
+
+    A frame of another shape is left out: if the outputs need it, the walk meets its cycle.
+    """
     enters = [node for node in nodes.values() if node.op == "Enter"]
     if not enters:
         return {}
     readers = _readers(nodes)
     frames: dict[str, Frame] = {}
+    malformed: set[str] = set()
     for enter in enters:
-        if len(_data_inputs(enter)) != 1 or "frame_name" not in enter.attr:
-            raise InvalidModelError(f"{where}: Enter node {enter.name!r} has no frame_name or not one input")
-        frame_name = enter.attr["frame_name"].s.decode("utf-8", "replace")
-        if enter.attr["is_constant"].b if "is_constant" in enter.attr else False:
-            frames.setdefault(frame_name, Frame(frame_name, "")).constants.append(enter.name)
-            continue
-        _add_variable(frames, frame_name, enter, nodes, readers, where)
-    by_exit = {}
-    for frame in frames.values():
-        if not frame.condition:
-            raise InvalidModelError(f"{where}: loop frame {frame.name!r} has no loop variable")
-        by_exit.update({exit_name: frame for exit_name in frame.exits})
-    return by_exit
+        frame_name = enter.attr["frame_name"].s.decode("utf-8", "replace") if "frame_name" in enter.attr else ""
+        try:
+            if len(_data_inputs(enter)) != 1 or not frame_name:
+                raise InvalidModelError(f"{where}: Enter node {enter.name!r} has no frame_name or not one input")
+            if enter.attr["is_constant"].b if "is_constant" in enter.attr else False:
+                frames.setdefault(frame_name, Frame(frame_name, "")).constants.append(enter.name)
+                continue
+            _add_variable(frames, frame_name, enter, nodes, readers, where)
+        except InvalidModelError:
+            malformed.add(frame_name)
+    return {
+        exit_name: frame
+        for frame in frames.values()
+        if frame.condition and frame.name not in malformed
+        for exit_name in frame.exits
+    }
 
 
 def _add_variable(frames: dict[str, Frame], frame_name: str, enter: Any, nodes: Mapping[str, Any], readers: Any, where: str) -> None:

@@ -471,7 +471,7 @@ def _needed_nodes(
                 if input_name not in nodes:
                     raise InvalidModelError(f"{where}: node {name!r} reads {input_name!r}, which is not in the graph")
                 if state.get(input_name) == 1:
-                    raise InvalidModelError(f"{where}: node {input_name!r} is part of a cycle (control flow is not supported)")
+                    raise InvalidModelError(f"{where}: node {input_name!r} is part of a cycle that is no loop frame irforge recognizes")
                 if input_name not in state:
                     state[input_name] = 1
                     stack.append((input_name, iter(reads(input_name))))

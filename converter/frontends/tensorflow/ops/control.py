@@ -683,11 +683,15 @@ def Switch(ctx: TFContext, data: Value | Opaque, pred: Value) -> list[Value | Op
     return [data, data]
 
 
-def Merge(ctx: TFContext, *inputs: Value | Opaque, N: int | None = None) -> list[Value]:
+def Merge(ctx: TFContext, *inputs: Value | Opaque, N: int | None = None) -> list[Value | Opaque]:
     """The end of a TF1 cond: the true branch's value where the predicate holds, else the false one's."""
     predicate_reference, true_input = ctx.branches().merged(ctx.node)
     predicate = _predicate(ctx.value(predicate_reference), "the cond's predicate")
     taken, other = inputs[true_input], inputs[1 - true_input]
+    known = _folded(predicate)
+    if known is not None:
+        chosen = true_input if bool(known.reshape(-1)[0]) else 1 - true_input
+        return [inputs[chosen], const(np.array(chosen, np.int32))]
     if not isinstance(taken, Value) or not isinstance(other, Value):
         raise Unsupported("a TF1 cond choosing between values that are not tensors")
     index = ew.Select(predicate, const(np.array(true_input, np.int32)), const(np.array(1 - true_input, np.int32)))
