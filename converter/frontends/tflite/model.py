@@ -175,7 +175,10 @@ def operator_code(ctx: TFLiteContext, operator: Operator) -> OperatorCode:
 def find_unsupported(ctx: TFLiteContext) -> dict[str, list[str]]:
     """Every op without a handler, builtin or custom, with its operators' output tensor names."""
     found: dict[str, list[str]] = {}
+    count = len(ctx.subgraph.tensors)
     for operator in ctx.subgraph.operators:
+        if any(not -1 <= i < count for i in operator.inputs) or any(not 0 <= i < count for i in operator.outputs):
+            raise InvalidModelError(f"{ctx.source}: operator {operator.index} names a tensor the subgraph does not have")
         code = operator_code(ctx, operator)
         if code.name not in ctx.handlers:
             ctx.operator = operator
@@ -212,9 +215,13 @@ def _graph_output(ctx: TFLiteContext, index: int, signature: dict[int, str]) -> 
     if not 0 <= index < len(ctx.subgraph.tensors):
         raise InvalidModelError(f"{ctx.source}: the subgraph's output {index} is not a tensor")
     tensor = ctx.subgraph.tensors[index]
-    value = ctx.value(index)
-    if is_quantized_activation(tensor) and value.element_type.is_float:
-        value = quantized_output(value, tensor)
+    try:
+        value = ctx.value(index)
+        if is_quantized_activation(tensor) and value.element_type.is_float:
+            value = quantized_output(value, tensor)
+    except (Unsupported, ValueError) as error:
+        raise NodeConversionError(ctx.source, tensor.name, "output", str(error)) from None
+    if value is not ctx.values[index]:
         value.producer.name = tensor.name
         for old in list(ctx.values[index].names):  # the output's names move to the integer value
             ctx.values[index].names.remove(old)
@@ -242,7 +249,7 @@ def convert_operator(ctx: TFLiteContext, operator: Operator) -> None:
         inputs = [ctx.value(i) if i >= 0 else None for i in operator.inputs]
         ctx.options = decode_options(operator.options_type, operator.options) if not code.is_custom else {}
         options = handler_options(handler, operator, ctx.options)
-        check_inputs(handler, len(inputs))
+        check_inputs(handler, inputs)
         result = handler(ctx, *inputs, **options)
         produced = _as_list(result)
         if len(produced) != len(operator.outputs):
@@ -310,10 +317,15 @@ def handler_options(handler: Handler, operator: Operator, decoded: dict[str, Any
     return {key: value for key, value in decoded.items() if key in named}
 
 
-def check_inputs(handler: Handler, count: int) -> None:
+def check_inputs(handler: Handler, inputs: list[Value | None]) -> None:
+    """As many inputs as the handler takes, none left out (-1) that it needs."""
     parameters = list(_signature(handler).parameters.values())[1:]
     positional = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
     required = [p for p in positional if p.default is inspect.Parameter.empty]
-    if count < len(required) or (not variadic and count > len(positional)):
-        raise Unsupported(f"unexpected number of inputs ({count})")
+    if len(inputs) < len(required) or (not variadic and len(inputs) > len(positional)):
+        raise Unsupported(f"unexpected number of inputs ({len(inputs)})")
+    optional = {i for i, p in enumerate(positional) if p.default is not inspect.Parameter.empty}
+    missing = [i for i, value in enumerate(inputs) if value is None and i not in optional]
+    if missing:
+        raise Unsupported(f"input {missing[0]} is left out, and the op needs it")

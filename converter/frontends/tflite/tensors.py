@@ -295,11 +295,24 @@ def densify(values: np.ndarray, shape: Sequence[int], sparsity: Sparsity) -> np.
     order, block_map, levels = sparsity.traversal_order, sparsity.block_map, sparsity.dim_metadata
     if len(order) != rank + len(block_map) or len(levels) != len(order) or sorted(order) != list(range(len(order))):
         raise ValueError(f"sparsity: traversal order {list(order)} does not fit rank {rank} with {len(block_map)} block dims")
+    if any(not 0 <= dim < rank for dim in block_map):
+        raise ValueError(f"sparsity: block map {list(block_map)} names dimensions beyond rank {rank}")
+    block_sizes = [1] * rank
+    for block, dim in enumerate(block_map):
+        block_sizes[dim] = levels[order.index(rank + block)].dense_size
+    for level, dim in zip(levels, order):
+        expected = shape[dim] // max(block_sizes[dim], 1) if dim < rank else block_sizes[block_map[dim - rank]]
+        if level.format == "DENSE" and level.dense_size != expected:
+            raise ValueError(f"sparsity: a dense dimension of {level.dense_size} where the shape {list(shape)} has {expected}")
+    # A level never has more nodes than the next sparse level has segments, or than there are values.
+    bound = max([values.size] + [m.array_segments.size for m in levels if m.array_segments is not None])
     positions = np.zeros(1, dtype=np.int64)  # per node of the current level, its position (index into the next level)
     coordinates: list[np.ndarray] = []  # per traversed level, each leaf-to-be's coordinate
     for metadata in levels:
         if metadata.format == "DENSE":
             size = metadata.dense_size
+            if size < 0 or positions.size * size > bound:
+                raise ValueError(f"sparsity: a dense dimension of {size} makes more positions than the {values.size} values")
             coordinates = [np.repeat(c, size) for c in coordinates]
             coordinates.append(np.tile(np.arange(size, dtype=np.int64), positions.size))
             positions = (positions[:, None] * size + np.arange(size, dtype=np.int64)).reshape(-1)
@@ -316,16 +329,16 @@ def densify(values: np.ndarray, shape: Sequence[int], sparsity: Sparsity) -> np.
             coordinates.append(indices.astype(np.int64)[positions])
     if positions.size and int(positions.max()) >= values.size:
         raise ValueError(f"sparsity: {positions.size} positions for {values.size} values")
-    block_sizes = [1] * rank
-    for block, dim in enumerate(block_map):
-        block_sizes[dim] = levels[order.index(rank + block)].dense_size
     index = [np.zeros(positions.size, dtype=np.int64) for _ in range(rank)]
     for level, dim in enumerate(order):
         if dim < rank:
             index[dim] += coordinates[level] * block_sizes[dim]
         else:
             index[block_map[dim - rank]] += coordinates[level]
-    dense = np.zeros(tuple(shape), dtype=values.dtype)
+    try:
+        dense = np.zeros(tuple(shape), dtype=values.dtype)
+    except MemoryError:
+        raise Unsupported(f"the dense tensor of shape {list(shape)} does not fit in memory") from None
     if any(np.any(i >= size) for i, size in zip(index, shape)):
         raise ValueError(f"sparsity: coordinates beyond the shape {list(shape)}")
     dense[tuple(index)] = values[positions]

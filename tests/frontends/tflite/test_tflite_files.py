@@ -58,6 +58,23 @@ def test_garbage_is_an_invalid_model(tmp_path):
             convert_tflite(write(garbage, tmp_path / f"garbage{index}.tflite"))
 
 
+def test_corrupted_bytes_are_converter_errors(small, sparse_pair):
+    """Bytes changed anywhere (offsets, lengths, shapes, indices, sparsity): a ConverterError, never a crash."""
+    from converter.errors import ConverterError
+
+    rng = np.random.default_rng(0)
+    for source in (small, sparse_pair[1]):
+        data = source.read_bytes()
+        for _ in range(300):
+            corrupted = bytearray(data)
+            for position in rng.integers(0, len(data), rng.integers(1, 6)):
+                corrupted[position] = rng.integers(0, 256)
+            try:
+                convert_tflite(bytes(corrupted))
+            except ConverterError:
+                pass
+
+
 def test_truncated_file_through_the_cli(small, tmp_path):
     source = write(small.read_bytes()[: small.stat().st_size // 2], tmp_path / "half.tflite")
     assert_clean_failure(irforge("convert", source, "-o", tmp_path / "out"), "half.tflite", "not a TFLite model")
