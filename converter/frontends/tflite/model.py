@@ -32,6 +32,7 @@ from converter.frontends.tflite.schema import (
     SubGraph,
     Tensor,
     decode_options,
+    option_defaults,
     options_name,
 )
 from converter.frontends.tflite.tensors import (
@@ -308,7 +309,7 @@ def _signature(handler: Handler) -> inspect.Signature:
 def handler_options(handler: Handler, operator: Operator, decoded: dict[str, Any]) -> dict[str, Any]:
     """The operator's builtin options the handler takes; an option it does not name is reported
     unless it holds the schema's default."""
-    defaults = {name: default for name, _, default in BUILTIN_OPTIONS[operator.options_type].fields if name} if decoded else {}
+    defaults = option_defaults(operator.options_type) if decoded else {}
     parameters = _signature(handler).parameters
     named = {n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     unknown = sorted(key for key, value in decoded.items() if key not in named and value != defaults[key])

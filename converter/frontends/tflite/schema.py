@@ -19,7 +19,6 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -572,7 +571,3 @@ def option_defaults(options_type: int) -> dict[str, Any]:
 def options_name(options_type: int) -> str:
     spec = BUILTIN_OPTIONS.get(options_type)
     return spec.name if spec is not None else f"builtin options table {options_type}"
-
-
-def tensor_names(subgraph: SubGraph, indices: Sequence[int]) -> list[str]:
-    return [subgraph.tensors[i].name for i in indices if 0 <= i < len(subgraph.tensors)]

@@ -166,7 +166,15 @@ def dequantized_weight(value: Value) -> DequantizedWeight | None:
         zero_point, inner = inner.inputs[1].const, inner.inputs[0].producer
     if inner.op.type != "Convert" or inner.inputs[0].const is None:
         return None
-    return DequantizedWeight(inner.inputs[0].const, scale, zero_point)
+    stored = inner.inputs[0].const
+    if not all(_per_channel(p, stored.ndim) for p in (scale, zero_point)):
+        return None
+    return DequantizedWeight(stored, scale, zero_point)
+
+
+def _per_channel(parameter: np.ndarray, rank: int) -> bool:
+    """A single value, or values along one axis of a tensor of `rank` (the shapes `_parameters` makes)."""
+    return parameter.size == 1 or (parameter.ndim == rank and sum(d != 1 for d in parameter.shape) == 1)
 
 
 def rearranged(value: Value, perm: Sequence[int] | None = None, shape: Sequence[int] | None = None) -> Value:
