@@ -19,6 +19,59 @@ from converter.ir.types import ElementType, Shape, TensorType
 if TYPE_CHECKING:
     from converter.ops.spec import OpSpec
 
+# Bumped whenever any node's inputs change (assigned or mutated in place). `Graph.nodes()` and
+# `Graph.users()` are derived from the inputs; each graph caches them under the generation they
+# were computed at (and the exact parameter and output values), so passes that ask again without
+# changing anything pay nothing.
+_generation = 0
+
+
+def _touch() -> None:
+    global _generation
+    _generation += 1
+
+
+class _Inputs(list):
+    """A node's input list: any change to it invalidates every graph's cached queries."""
+
+    __slots__ = ()
+
+    def __setitem__(self, index, value):  # type: ignore[no-untyped-def]
+        _touch()
+        super().__setitem__(index, value)
+
+    def __delitem__(self, index):  # type: ignore[no-untyped-def]
+        _touch()
+        super().__delitem__(index)
+
+    def __iadd__(self, values):  # type: ignore[no-untyped-def]
+        _touch()
+        return super().__iadd__(values)
+
+    def __imul__(self, count):  # type: ignore[no-untyped-def]
+        _touch()
+        return super().__imul__(count)
+
+    def _mutator(name: str):  # type: ignore[no-untyped-def]
+        method = getattr(list, name)
+
+        def mutate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            _touch()
+            return method(self, *args, **kwargs)
+
+        mutate.__name__ = name
+        return mutate
+
+    append = _mutator("append")
+    extend = _mutator("extend")
+    insert = _mutator("insert")
+    pop = _mutator("pop")
+    remove = _mutator("remove")
+    clear = _mutator("clear")
+    sort = _mutator("sort")
+    reverse = _mutator("reverse")
+    del _mutator
+
 
 class Value:
     """One output of one node: a tensor with a type and optional tensor names."""
@@ -62,7 +115,7 @@ class Node:
     `decompression`) to their XML attributes (e.g. `{"version": "0"}`).
     """
 
-    __slots__ = ("op", "name", "inputs", "attrs", "outputs", "rt_info", "bodies")
+    __slots__ = ("op", "name", "_inputs", "attrs", "outputs", "rt_info", "bodies")
 
     def __init__(
         self,
@@ -81,6 +134,15 @@ class Node:
         self.rt_info: dict[str, dict[str, str]] = {k: dict(v) for k, v in (rt_info or {}).items()}
         self.bodies: dict[str, Graph] = dict(bodies or {})
 
+    @property
+    def inputs(self) -> list[Value]:
+        return self._inputs
+
+    @inputs.setter
+    def inputs(self, values: list[Value]) -> None:
+        _touch()
+        self._inputs = _Inputs(values)
+
     def __repr__(self) -> str:
         return f"Node({self.op.type}-{self.op.version} {self.name!r})"
 
@@ -92,6 +154,20 @@ class Graph:
         self.name = name
         self.parameters = list(parameters)
         self.outputs = list(outputs)
+        self._nodes_cache: tuple[int, list[Node], list[Value], list[Node]] | None = None
+        self._users_cache: tuple[int, list[Node], list[Value], dict[Value, list[tuple[Node, int]]]] | None = None
+
+    def _fresh(self, cache: tuple | None) -> bool:
+        """Whether a cached query still describes this graph: no node's inputs changed since,
+        and the parameters and outputs are the very same values (lists may be edited in place)."""
+        return (
+            cache is not None
+            and cache[0] == _generation
+            and len(cache[1]) == len(self.parameters)
+            and len(cache[2]) == len(self.outputs)
+            and all(a is b for a, b in zip(cache[1], self.parameters))
+            and all(a is b for a, b in zip(cache[2], self.outputs))
+        )
 
     @property
     def inputs(self) -> list[Value]:
@@ -102,7 +178,16 @@ class Graph:
 
         Parameters come first in declaration order; the rest follow a
         depth-first post-order from the outputs, inputs visited in order.
+        Cached until a node's inputs or the graph's parameters or outputs change.
         """
+        cache = self._nodes_cache
+        if self._fresh(cache):
+            return list(cache[3])  # type: ignore[index]
+        order = self._walk()
+        self._nodes_cache = (_generation, list(self.parameters), list(self.outputs), order)
+        return list(order)
+
+    def _walk(self) -> list[Node]:
         order: list[Node] = list(self.parameters)
         seen: set[int] = {id(p) for p in self.parameters}
         for root in self.outputs:
@@ -128,11 +213,20 @@ class Graph:
         return iter(self.nodes())
 
     def users(self) -> dict[Value, list[tuple[Node, int]]]:
-        """Map each value to the (node, input index) pairs that read it."""
+        """Map each value to the (node, input index) pairs that read it.
+
+        Cached like `nodes()`: treat the mapping as read-only."""
+        cache = self._users_cache
+        if self._fresh(cache):
+            return cache[3]  # type: ignore[index]
         result: dict[Value, list[tuple[Node, int]]] = {}
         for node in self.nodes():
             for index, value in enumerate(node.inputs):
-                result.setdefault(value, []).append((node, index))
+                if value in result:
+                    result[value].append((node, index))
+                else:
+                    result[value] = [(node, index)]
+        self._users_cache = (_generation, list(self.parameters), list(self.outputs), result)
         return result
 
     def replace_all_uses(self, old: Value, new: Value) -> None:

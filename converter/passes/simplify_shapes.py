@@ -172,12 +172,20 @@ def _pattern_parts(pattern: Value, origins: dict[Value, list[Origin] | None]) ->
     concat = producer(pattern, "Concat")
     pieces = concat.inputs if concat is not None else [pattern]
     parts: list[Origin | None] = []
+    memo: dict[Value, list | None] = {}
     for piece in pieces:
         values = const_ints(piece)
         if values is not None:
             parts.extend(values)
             continue
-        parts.extend(_gathered_dims(piece, origins))
+        gathered = _gathered_dims(piece, origins)
+        if all(part is None for part in gathered):
+            # Not a plain dim read: a small shape computation (an Unsqueeze of a constant that
+            # canonicalize_shape_reads left, a Concat of reads...) may still say what it holds.
+            elements = shape_values(piece, origins, memo)
+            if elements is not None and len(elements) == len(gathered) and not any(isinstance(e, bool) for e in elements):
+                gathered = elements
+        parts.extend(gathered)
     return parts
 
 

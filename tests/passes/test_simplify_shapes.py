@@ -125,3 +125,34 @@ def test_expand_with_minus_one_reads_the_batch_dim_directly() -> None:
     broadcast = next(n for n in optimized.nodes() if n.op.type == "Broadcast")
     origins = dim_origins(optimized)
     assert origins[broadcast.outputs[0]][0] == origins[optimized.inputs[0]][0]
+
+
+def _flatten_cells_graph(batch: int | None):
+    """`x.view(b, C, h * w)` as exported: Concat(b, C, h·w) of dims read at run time. With a static
+    batch, canonicalize_shape_reads has turned the batch read into Unsqueeze(Const): still a number."""
+    from converter.ops.elementwise import Multiply
+
+    x = parameter("x", ElementType.f32, Shape.of(batch, 6, None, None))
+    head = Relu(x.outputs[0])
+    b = Unsqueeze(const(np.int64(batch)), const(np.array([0]))) if batch is not None else _dim(head, 0)
+    cells = Multiply(_dim(head, 2), _dim(head, 3))
+    pattern = Concat(b, const(np.array([6])), cells, axis=0)
+    return Graph([x], [Reshape(head, pattern, special_zero=False)])
+
+
+def test_a_product_of_the_remaining_dims_becomes_minus_one() -> None:
+    for batch, expected in ((1, [1, 6, -1]), (None, [0, 6, -1])):
+        optimized = run_pass_checked(_flatten_cells_graph(batch), simplify_reshape_patterns)
+        reshape = optimized.outputs[0].producer
+        assert reshape.inputs[1].const.tolist() == expected, batch
+        assert "ShapeOf" not in optimized.op_histogram() and "Multiply" not in optimized.op_histogram()
+
+
+def test_two_unknown_parts_stay_computed() -> None:
+    from converter.ops.elementwise import Multiply
+
+    x = parameter("x", ElementType.f32, Shape.of(1, 6, None, None))
+    head = Relu(x.outputs[0])
+    pattern = Concat(Multiply(_dim(head, 1), _dim(head, 2)), Multiply(_dim(head, 3), const(np.array([1]))), axis=0)
+    graph = Graph([x], [Reshape(head, pattern, special_zero=False)])
+    assert unchanged(graph, simplify_reshape_patterns)
