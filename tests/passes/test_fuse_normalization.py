@@ -10,7 +10,7 @@ from converter.ir.graph import Graph, Value
 from converter.ir.types import ElementType, Shape
 from converter.ops.activation import Clamp
 from converter.ops.core import ShapeOf, const, parameter
-from converter.ops.elementwise import Add, Divide, Maximum, Multiply, Power, Sqrt, SquaredDifference, Subtract
+from converter.ops.elementwise import Add, Divide, Maximum, Multiply, Negative, Power, Sqrt, SquaredDifference, Subtract
 from converter.ops.reduction import ReduceL2, ReduceMean, ReduceSum
 from converter.ops.shape import Broadcast
 from converter.passes import PASSES
@@ -138,6 +138,107 @@ def test_mvn_near_misses_stay_unchanged() -> None:
     assert unchanged(Graph([x], [Divide(d, Sqrt(Add(var, _c(-1e-5))))]), fuse_mvn)
     plain = ReduceMean(Multiply(xv, xv), _axes(-1), keep_dims=True)
     assert unchanged(Graph([x], [Divide(d, Sqrt(Add(plain, _c(1e-5))))]), fuse_mvn)
+
+
+def _tf_inverse_std(var: Value, eps: float, gamma: Value | None, form: str, order: bool) -> Value:
+    """[gamma *] rsqrt(var + eps) as TF spells it (Rsqrt → 1 / Sqrt), or gamma / sqrt(var + eps)."""
+    radicand = Add(var, _c(eps)) if order else Add(_c(eps), var)
+    if form == "gamma_over_sqrt" and gamma is not None:
+        return Divide(gamma, Sqrt(radicand))
+    inverse = Power(radicand, _c(-0.5)) if form == "pow" else Divide(_c(1.0), Sqrt(radicand))
+    if gamma is None:
+        return inverse
+    return Multiply(inverse, gamma) if order else Multiply(gamma, inverse)
+
+
+def _tf_layer_norm(x: Value, axes, eps, gamma, beta, shift: str, inverse: str, variance: str, order: bool) -> Value:
+    """Keras 3 / tf.nn.batch_normalization: y = x * s + (-mean * s) [+ beta] and its variants."""
+    mean = ReduceMean(x, _axes(*axes), keep_dims=True)
+    if variance == "squared_difference":
+        squared = SquaredDifference(x, mean) if order else SquaredDifference(mean, x)
+    else:  # tf.math.reduce_variance: its own mean, (x - m) * (x - m)
+        d = Subtract(x, ReduceMean(x, _axes(*axes), keep_dims=True))
+        squared = Multiply(d, d)
+    s = _tf_inverse_std(ReduceMean(squared, _axes(*axes), keep_dims=True), eps, gamma, inverse, order)
+    scaled = Multiply(x, s) if order else Multiply(s, x)
+    if shift == "centered":  # (x - mean) * s [+ beta]
+        y = Multiply(Subtract(x, mean), s) if order else Multiply(s, Subtract(x, mean))
+        return y if beta is None else Add(y, beta)
+    if shift == "subtract":  # x * s - mean * s [- (-beta)]
+        product = Multiply(mean, s) if order else Multiply(s, mean)
+        return Subtract(scaled, product if beta is None else Subtract(product, beta))
+    if shift == "beta_minus" and beta is not None:  # tf.nn.batch_normalization: offset - mean * inv
+        return Add(scaled, Subtract(beta, Multiply(mean, s)))
+    if shift == "negated_product":
+        offset = Negative(Multiply(mean, s))
+    else:  # Keras 3: -mean * inv
+        offset = Multiply(Negative(mean), s) if order else Multiply(s, Negative(mean))
+    if beta is not None:
+        offset = Add(offset, beta) if order else Add(beta, offset)
+    return Add(scaled, offset) if order else Add(offset, scaled)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.sampled_from([(3, 8), (2, 3, 8), (2, 3, 4, 5)]),
+    last_two=st.booleans(),
+    eps=st.sampled_from([1e-3, 1e-5, 0.5]),
+    gamma=st.sampled_from([None, "vector", "scalar"]),
+    beta=st.sampled_from([None, "vector", "scalar"]),
+    shift=st.sampled_from(["negated_mean", "negated_product", "beta_minus", "subtract", "centered"]),
+    inverse=st.sampled_from(["rsqrt", "pow", "gamma_over_sqrt"]),
+    variance=st.sampled_from(["squared_difference", "own_mean"]),
+    order=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_tf_layer_norm_spellings_become_mvn_gamma_beta(shape, last_two, eps, gamma, beta, shift, inverse, variance, order, seed) -> None:
+    rng = np.random.default_rng(seed)
+    axes = (-2, -1) if last_two else (-1,)
+    tail = shape[-2:] if last_two else shape[-1:]
+    pick = lambda kind: None if kind is None else const((rng.random(tail if kind == "vector" else ()) + 0.5).astype(np.float32))  # noqa: E731
+    x = _x(*shape)
+    y = _tf_layer_norm(x.outputs[0], axes, eps, pick(gamma), pick(beta), shift, inverse, variance, order)
+    optimized = run_pass_checked(Graph([x], [y]), fuse_mvn, rtol=1e-4, atol=1e-5, seed=seed)
+    histogram = optimized.op_histogram()
+    assert histogram.get("MVN") == 1, histogram
+    assert histogram.get("Multiply", 0) == (gamma is not None) and histogram.get("Add", 0) == (beta is not None), histogram
+    assert set(histogram) <= {"MVN", "Multiply", "Add", "Const", "Parameter"}, histogram
+    (mvn,) = [n for n in optimized.nodes() if n.op.type == "MVN"]
+    assert mvn.inputs[0] is optimized.inputs[0] and mvn.attrs["eps_mode"] == "inside_sqrt"
+    assert np.float32(mvn.attrs["eps"]) == np.float32(eps)
+    assert sorted(mvn.inputs[1].const.tolist()) == sorted(a % len(shape) for a in axes)
+
+
+def test_keras3_layer_norm_keeps_its_output_name_and_a_dynamic_batch() -> None:
+    x = _x(None, 5, 16)
+    gamma, beta = (const(RNG.random(16).astype(np.float32) + 0.5) for _ in range(2))
+    y = _tf_layer_norm(x.outputs[0], (-1,), 1e-3, gamma, beta, "negated_mean", "rsqrt", "squared_difference", True)
+    y.producer.name = "ln/add_2"
+    optimized = run_pass_checked(Graph([x], [y]), fuse_mvn, rtol=1e-4, atol=1e-5)
+    assert optimized.op_histogram() == {"Add": 1, "Const": 3, "MVN": 1, "Multiply": 1, "Parameter": 1}
+    assert optimized.outputs[0].producer.name == "ln/add_2"
+
+
+def test_tf_layer_norm_near_misses_stay_unchanged() -> None:
+    x = _x(2, 3, 8)
+    xv = x.outputs[0]
+    mean = ReduceMean(xv, _axes(-1), keep_dims=True)
+    var = ReduceMean(SquaredDifference(xv, mean), _axes(-1), keep_dims=True)
+    s = Divide(_c(1.0), Sqrt(Add(var, _c(1e-3))))
+    # the shift scales by another value than the data
+    other = Divide(_c(2.0), Sqrt(Add(var, _c(1e-3))))
+    assert unchanged(Graph([x], [Add(Multiply(xv, s), Multiply(Negative(mean), other))]), fuse_mvn)
+    # the shift adds the mean instead of subtracting it
+    assert unchanged(Graph([x], [Add(Multiply(xv, s), Multiply(mean, s))]), fuse_mvn)
+    # the scale is also an output
+    assert unchanged(Graph([x], [Add(Multiply(xv, s), Multiply(Negative(mean), s)), s]), fuse_mvn)
+    # mean over other axes than the variance
+    mean_1 = ReduceMean(xv, _axes(1), keep_dims=True)
+    s_1 = Divide(_c(1.0), Sqrt(Add(ReduceMean(SquaredDifference(xv, mean_1), _axes(-1), keep_dims=True), _c(1e-3))))
+    assert unchanged(Graph([x], [Add(Multiply(xv, s_1), Multiply(Negative(mean_1), s_1))]), fuse_mvn)
+    # the mean of something else than the scaled data
+    z = Multiply(xv, _c(2.0))
+    assert unchanged(Graph([x], [Add(Multiply(z, s), Multiply(Negative(mean), s))]), fuse_mvn)
 
 
 # ------------------------------------------------------------------ NormalizeL2
