@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, fields
 from importlib.resources import files
@@ -52,7 +53,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PipelineConfig:
     """Read a pipeline config YAML: `path`, or DEFAULT_CONFIG when it is None."""
     source: Path | Traversable = Path(path) if path is not None else DEFAULT_CONFIG
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        data = _parse(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise InvalidModelError(f"{source}: cannot read the pipeline config: {error}") from None
     from converter.passes import PASSES
@@ -66,6 +67,14 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PipelineConfig:
         raise InvalidModelError(f"{source}: precisions must be among {PRECISIONS}, got {list(precisions)}")
     tolerances = {key: _tolerance(source, key, value) for key, value in (data.get("tolerances") or {}).items()}
     return PipelineConfig(passes, precisions, tolerances)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse(text: str) -> dict:
+    """The YAML of a config, parsed once per distinct text (a zoo run loads it per model);
+    LibYAML's loader when PyYAML has it. Callers only read the result."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader) or {}  # noqa: S506 - a safe loader
 
 
 def _tolerance(source: object, key: str, value: object) -> Tolerance:

@@ -9,8 +9,8 @@ between copies of a graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -18,6 +18,8 @@ from converter.ir.types import ElementType, Shape, TensorType
 
 if TYPE_CHECKING:
     from converter.ops.spec import OpSpec
+
+T = TypeVar("T")
 
 # Bumped whenever any node's inputs change (assigned or mutated in place). `Graph.nodes()` and
 # `Graph.users()` are derived from the inputs; each graph caches them under the generation they
@@ -156,6 +158,7 @@ class Graph:
         self.outputs = list(outputs)
         self._nodes_cache: tuple[int, list[Node], list[Value], list[Node]] | None = None
         self._users_cache: tuple[int, list[Node], list[Value], dict[Value, list[tuple[Node, int]]]] | None = None
+        self._derived: dict[str, tuple] = {}
 
     def _fresh(self, cache: tuple | None) -> bool:
         """Whether a cached query still describes this graph: no node's inputs changed since,
@@ -189,25 +192,37 @@ class Graph:
 
     def _walk(self) -> list[Node]:
         order: list[Node] = list(self.parameters)
-        seen: set[int] = {id(p) for p in self.parameters}
+        seen: set[Node] = set(self.parameters)  # nodes hash by identity
+        add, emit = seen.add, order.append
         for root in self.outputs:
             start = root.producer
-            if id(start) in seen:
+            if start in seen:
                 continue
-            seen.add(id(start))
-            stack = [(start, iter(start.inputs))]
+            add(start)
+            stack = [(start, iter(start._inputs))]
+            push, pop = stack.append, stack.pop
             while stack:
                 node, pending = stack[-1]
                 for value in pending:
                     producer = value.producer
-                    if id(producer) not in seen:
-                        seen.add(id(producer))
-                        stack.append((producer, iter(producer.inputs)))
+                    if producer not in seen:
+                        add(producer)
+                        push((producer, iter(producer._inputs)))
                         break
                 else:
-                    stack.pop()
-                    order.append(node)
+                    pop()
+                    emit(node)
         return order
+
+    def derived(self, key: str, compute: Callable[[Graph], T]) -> T:
+        """`compute(self)`, cached like `nodes()` until the graph changes (analyses several passes
+        ask for in a row, e.g. dim origins, op histograms). Treat the result as read-only."""
+        cache = self._derived.get(key)
+        if self._fresh(cache):
+            return cache[3]  # type: ignore[index]
+        result = compute(self)
+        self._derived[key] = (_generation, list(self.parameters), list(self.outputs), result)
+        return result
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes())
@@ -221,7 +236,7 @@ class Graph:
             return cache[3]  # type: ignore[index]
         result: dict[Value, list[tuple[Node, int]]] = {}
         for node in self.nodes():
-            for index, value in enumerate(node.inputs):
+            for index, value in enumerate(node._inputs):
                 if value in result:
                     result[value].append((node, index))
                 else:
@@ -270,7 +285,8 @@ class Graph:
         visited: set[int] = set()
         for node in self.nodes():
             visited.add(id(node))
-            node.inputs = [resolve(value) for value in node.inputs]
+            if any(value in mapping for value in node._inputs):  # only touched nodes change
+                node.inputs = [resolve(value) for value in node._inputs]
         # Replacement nodes become live only now and may read replaced values themselves:
         # walk up from the replacements through nodes the sweep above did not see.
         stack = [resolve(value).producer for value in mapping.values()]
@@ -279,8 +295,9 @@ class Graph:
             if id(node) in visited:
                 continue
             visited.add(id(node))
-            node.inputs = [resolve(value) for value in node.inputs]
-            stack.extend(value.producer for value in node.inputs)
+            if any(value in mapping for value in node._inputs):
+                node.inputs = [resolve(value) for value in node._inputs]
+            stack.extend(value.producer for value in node._inputs)
 
     def copy(self) -> Graph:
         """A structural copy: new nodes and values, shared (read-only) arrays."""

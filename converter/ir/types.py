@@ -39,11 +39,11 @@ class ElementType(enum.Enum):
 
     @property
     def is_float(self) -> bool:
-        return self in (ElementType.f64, ElementType.f32, ElementType.f16, ElementType.bf16, ElementType.f8e4m3, ElementType.f8e5m2)
+        return self in _FLOATS  # a set built once: reading enum members on every call is slow
 
     @property
     def is_integer(self) -> bool:
-        return not self.is_float and self is not ElementType.boolean
+        return self in _INTEGERS
 
     @property
     def itemsize(self) -> int:
@@ -64,6 +64,9 @@ class ElementType(enum.Enum):
                 return element_type
         raise ValueError(f"unknown port precision {precision!r}")
 
+
+_FLOATS = frozenset({ElementType.f64, ElementType.f32, ElementType.f16, ElementType.bf16, ElementType.f8e4m3, ElementType.f8e5m2})
+_INTEGERS = frozenset(set(ElementType) - _FLOATS - {ElementType.boolean})
 
 _NUMPY = {
     ElementType.f64: np.dtype(np.float64),

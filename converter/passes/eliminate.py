@@ -25,7 +25,8 @@ def eliminate_noops(graph: Graph) -> Graph:
     users = graph.users()
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
-        node.inputs = [mapping.get(v, v) for v in node.inputs]
+        if mapping and any(v in mapping for v in node.inputs):  # untouched nodes keep the graph's cached queries
+            node.inputs = [mapping.get(v, v) for v in node.inputs]
         replacement = _noop_source(node)
         if replacement is None:
             replacement = _collapse_reshapes(node)
@@ -191,7 +192,8 @@ def eliminate_duplicates(graph: Graph) -> Graph:
     constants: dict[tuple, list[Node]] = {}
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
-        node.inputs = [mapping.get(v, v) for v in node.inputs]
+        if mapping and any(v in mapping for v in node.inputs):  # untouched nodes keep the graph's cached queries
+            node.inputs = [mapping.get(v, v) for v in node.inputs]
         if node.op.type == "Parameter" or node.bodies:
             continue
         if node.op.type == "Const":

@@ -30,7 +30,11 @@ def op_count(graph: Graph) -> int:
 
 
 def _summary(graph: Graph) -> tuple[Counter[str], int]:
-    """(op histogram, op count) from one walk of the graph."""
+    """(op histogram, op count) from one walk of the graph (cached while the graph is unchanged)."""
+    return graph.derived("op summary", _count)
+
+
+def _count(graph: Graph) -> tuple[Counter[str], int]:
     nodes = graph.nodes()
     counted = sum(1 for node in nodes if node.op.type not in NOT_COUNTED and "decompression" not in node.rt_info)
     return Counter(node.op.type for node in nodes), counted

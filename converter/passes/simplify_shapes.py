@@ -38,7 +38,12 @@ ELEMENTWISE = {
 
 
 def dim_origins(graph: Graph) -> dict[Value, list[Origin] | None]:
-    """For each value, per dim: its static size, or a token shared only by dims proven equal."""
+    """For each value, per dim: its static size, or a token shared only by dims proven equal.
+    Cached while the graph is unchanged (three passes in a row ask); read-only."""
+    return graph.derived("dim origins", _dim_origins)
+
+
+def _dim_origins(graph: Graph) -> dict[Value, list[Origin] | None]:
     fresh = count()
     origins: dict[Value, list[Origin] | None] = {}
     for node in graph.nodes():

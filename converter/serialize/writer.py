@@ -26,13 +26,108 @@ def serialize(graph: Graph) -> tuple[bytes, bytes]:
 
 
 def serialize_streaming(graph: Graph) -> tuple[bytes, WeightsWriter]:
-    """(xml bytes, the weights still as arrays): write them with `write_serialized`."""
+    """(xml bytes, the weights still as arrays): write them with `write_serialized`.
+
+    The top level is written straight to text (no element tree: most of the time of writing a
+    large graph); a control-flow layer with bodies is built as elements and rendered in place.
+    The bytes are those of `serialize_tree`."""
+    weights = WeightsWriter()
+    out = ['<?xml version="1.0"?>\n', f"<net{_attributes({'name': graph.name, 'version': IR_VERSION})}>\n"]
+    _emit_body(graph, out, weights)
+    out.append("</net>\n")
+    return "".join(out).encode("utf-8"), weights
+
+
+def serialize_tree(graph: Graph) -> tuple[bytes, WeightsWriter]:
+    """The same bytes as `serialize_streaming`, through an ElementTree (the reference it is tested against)."""
     weights = WeightsWriter()
     net = ET.Element("net", {"name": graph.name, "version": IR_VERSION})
     write_body(graph, net, weights)
     pieces = ['<?xml version="1.0"?>\n']
     _render(net, 0, pieces)
     return "".join(pieces).encode("utf-8"), weights
+
+
+def _attributes(attributes: dict[str, str]) -> str:
+    return "".join(f' {key}="{str(value).translate(_ATTRIBUTE_ESCAPES)}"' for key, value in attributes.items())
+
+
+def _emit_body(graph: Graph, out: list[str], weights: WeightsWriter) -> None:
+    """`write_body` of the top-level graph (depth 1), as text."""
+    nodes = graph.nodes()
+    layer_ids = {id(node): index for index, node in enumerate(nodes)}
+    names = _unique_layer_names(nodes)
+    edges: list[tuple[int, int, int, int]] = []
+    append = out.append
+    append("\t<layers>\n")
+    for node in nodes:
+        layer_id = layer_ids[id(node)]
+        layer_attributes = {"id": str(layer_id), "name": names[id(node)], "type": node.op.type, "version": node.op.version}
+        inputs = node.inputs
+        if node.bodies:
+            layer = ET.Element("layer", layer_attributes)
+            _fill_layer(layer, node, weights)
+            _render(layer, 2, out)
+        else:
+            data = _data_attributes(node, weights)
+            append(f"\t\t<layer{_attributes(layer_attributes)}>\n")
+            if data:
+                append(f"\t\t\t<data{_attributes(data)} />\n")
+            if node.rt_info:
+                append("\t\t\t<rt_info>\n")
+                for name in sorted(node.rt_info):
+                    append(f"\t\t\t\t<attribute{_attributes({'name': name, **node.rt_info[name]})} />\n")
+                append("\t\t\t</rt_info>\n")
+            if inputs:
+                append("\t\t\t<input>\n")
+                for port, value in enumerate(inputs):
+                    _emit_port(out, port, value, with_names=False)
+                append("\t\t\t</input>\n")
+            if node.outputs:
+                append("\t\t\t<output>\n")
+                first = len(inputs)
+                for value in node.outputs:
+                    _emit_port(out, first + value.index, value, with_names=True)
+                append("\t\t\t</output>\n")
+            append("\t\t</layer>\n")
+        for port, value in enumerate(inputs):
+            producer = value.producer
+            edges.append((layer_ids[id(producer)], len(producer.inputs) + value.index, layer_id, port))
+
+    taken = set(names.values())
+    for position, value in enumerate(graph.outputs):
+        layer_id = len(nodes) + position
+        tensor = value.names[0] if value.names else f"{names[id(value.producer)]}:{value.index}"
+        name = _unique(f"{tensor}/sink_port_0", taken)
+        attributes = {"id": str(layer_id), "name": name, "type": "Result", "version": "opset1"}
+        if value.names:
+            attributes["output_names"] = escape_names(value.names)
+        append(f"\t\t<layer{_attributes(attributes)}>\n\t\t\t<input>\n")
+        _emit_port(out, 0, value, with_names=False)
+        append("\t\t\t</input>\n\t\t</layer>\n")
+        producer = value.producer
+        edges.append((layer_ids[id(producer)], len(producer.inputs) + value.index, layer_id, 0))
+    append("\t</layers>\n")
+    if not edges:
+        append("\t<edges />\n")
+        return
+    append("\t<edges>\n")
+    for from_layer, from_port, to_layer, to_port in sorted(edges, key=lambda e: (e[2], e[3])):
+        append(f'\t\t<edge from-layer="{from_layer}" from-port="{from_port}" to-layer="{to_layer}" to-port="{to_port}" />\n')
+    append("\t</edges>\n")
+
+
+def _emit_port(out: list[str], port_id: int, value: Value, with_names: bool) -> None:
+    attributes = {"id": str(port_id), "precision": value.element_type.precision}
+    if with_names and value.names:
+        attributes["names"] = escape_names(value.names)
+    dims = value.shape.dims
+    if not dims:
+        out.append(f"\t\t\t\t<port{_attributes(attributes)} />\n")
+        return
+    out.append(f"\t\t\t\t<port{_attributes(attributes)}>\n")
+    out.extend(f"\t\t\t\t\t<dim>{'-1' if dim is None else dim}</dim>\n" for dim in dims)
+    out.append("\t\t\t\t</port>\n")
 
 
 _ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"})
@@ -97,22 +192,10 @@ def write_body(graph: Graph, parent: ET.Element, weights: WeightsWriter) -> dict
             "layer",
             {"id": str(layer_id), "name": names[id(node)], "type": node.op.type, "version": node.op.version},
         )
-        data = _data_attributes(node, weights)
-        if data:
-            ET.SubElement(layer, "data", data)
-        _write_rt_info(layer, node.rt_info)
-        for key, body in node.bodies.items():
-            _write_nested_body(layer, key, node, body, weights)
-        if node.inputs:
-            inputs = ET.SubElement(layer, "input")
-            for port, value in enumerate(node.inputs):
-                _write_port(inputs, port, value, with_names=False)
-                producer = value.producer
-                edges.append((layer_ids[id(producer)], len(producer.inputs) + value.index, layer_id, port))
-        if node.outputs:
-            outputs = ET.SubElement(layer, "output")
-            for value in node.outputs:
-                _write_port(outputs, len(node.inputs) + value.index, value, with_names=True)
+        _fill_layer(layer, node, weights)
+        for port, value in enumerate(node.inputs):
+            producer = value.producer
+            edges.append((layer_ids[id(producer)], len(producer.inputs) + value.index, layer_id, port))
 
     taken = set(names.values())
     for position, value in enumerate(graph.outputs):
@@ -136,6 +219,24 @@ def write_body(graph: Graph, parent: ET.Element, weights: WeightsWriter) -> dict
             {"from-layer": str(from_layer), "from-port": str(from_port), "to-layer": str(to_layer), "to-port": str(to_port)},
         )
     return layer_ids
+
+
+def _fill_layer(layer: ET.Element, node: Node, weights: WeightsWriter) -> None:
+    """A layer's data, rt_info, bodies and ports (not its edges)."""
+    data = _data_attributes(node, weights)
+    if data:
+        ET.SubElement(layer, "data", data)
+    _write_rt_info(layer, node.rt_info)
+    for key, body in node.bodies.items():
+        _write_nested_body(layer, key, node, body, weights)
+    if node.inputs:
+        inputs = ET.SubElement(layer, "input")
+        for port, value in enumerate(node.inputs):
+            _write_port(inputs, port, value, with_names=False)
+    if node.outputs:
+        outputs = ET.SubElement(layer, "output")
+        for value in node.outputs:
+            _write_port(outputs, len(node.inputs) + value.index, value, with_names=True)
 
 
 def _data_attributes(node: Node, weights: WeightsWriter) -> dict[str, str]:

@@ -216,19 +216,25 @@ def _signature(handler: Handler) -> inspect.Signature:
     return inspect.signature(handler)
 
 
-def _check_attributes(ctx: OnnxContext, handler: Handler, node: onnx.NodeProto, num_inputs: int, attributes: dict[str, Any]) -> None:
-    signature = _signature(handler)
-    parameters = signature.parameters
+@functools.cache
+def _handler_facts(handler: Handler) -> tuple[bool, frozenset[str], int, int, bool]:
+    """(takes **kwargs, keyword-only names, positional inputs, required inputs, takes *inputs)."""
+    parameters = _signature(handler).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    keyword_only = {n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    keyword_only = frozenset(n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    positional = [p for p in parameters.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)][1:]
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters.values())
+    required = sum(1 for p in positional if p.default is inspect.Parameter.empty)
+    return accepts_any, keyword_only, len(positional), required, variadic
+
+
+def _check_attributes(ctx: OnnxContext, handler: Handler, node: onnx.NodeProto, num_inputs: int, attributes: dict[str, Any]) -> None:
+    accepts_any, keyword_only, positional, required, variadic = _handler_facts(handler)
     if not accepts_any:
         unknown = sorted(set(attributes) - keyword_only)
         if unknown:
             raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, f"unsupported attribute(s) {unknown}")
-    positional = [p for p in parameters.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)][1:]
-    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters.values())
-    required = [p for p in positional if p.default is inspect.Parameter.empty]
-    if num_inputs < len(required) or (not variadic and num_inputs > len(positional)):
+    if num_inputs < required or (not variadic and num_inputs > positional):
         raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, f"unexpected number of inputs ({num_inputs})")
 
 
