@@ -11,6 +11,7 @@ from converter.ops import (
     control,
     conv,
     core,
+    detection,
     elementwise,
     indexing,
     matmul,
@@ -43,6 +44,7 @@ FAMILIES = (
     control,
     misc,
     vision_signal,
+    detection,
     quantization,
 )
 

@@ -17,6 +17,7 @@ from converter.runtime.lowering import (
     control,
     conv,
     core,
+    detection,
     elementwise,
     indexing,
     matmul,
@@ -32,7 +33,7 @@ from converter.runtime.lowering import (
 )
 from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE, ONNX_OPSET, LoweringContext, LoweringFn
 
-FAMILIES = (core, elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, attention, control, misc, vision_signal, quantization)
+FAMILIES = (core, elementwise, activation, conv, pooling, normalization, matmul, reduction, shape, indexing, resize, rnn, attention, control, misc, vision_signal, detection, quantization)
 
 LOWERINGS: dict[OpSpec, LoweringFn] = {op: fn for family in FAMILIES for op, fn in family.LOWERINGS.items()}
 
