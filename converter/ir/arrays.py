@@ -5,11 +5,20 @@ transposes it takes half that)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 SAMPLES = 64
+CHUNK_BYTES = 16 << 20
+"""Weights larger than this are read and converted a chunk at a time (`chunks`)."""
+MAPPED_BYTES = 1 << 20
+"""Memory-mapped weights larger than this are read from their file, not through the map."""
+
+
+def read_from_file(array: np.ndarray) -> bool:
+    """Whether `array` is a large enough memory map to read with file reads (see `chunks`)."""
+    return array.nbytes > MAPPED_BYTES and file_region(array) is not None
 
 
 def sample_key(array: np.ndarray) -> tuple:
@@ -20,7 +29,23 @@ def sample_key(array: np.ndarray) -> tuple:
     """
     flat = array.reshape(-1)
     step = max(1, flat.size // SAMPLES)
+    region = file_region(flat) if flat.nbytes > MAPPED_BYTES else None
+    if region is not None:  # a large memory map: read the samples from the file, not through the map
+        return (array.dtype.str, array.shape, *_file_samples(flat, step, *region))
     return (array.dtype.str, array.shape, flat[::step][:SAMPLES].tobytes(), flat[-4:].tobytes())
+
+
+def _file_samples(flat: np.ndarray, step: int, filename: str, offset: int) -> tuple[bytes, bytes]:
+    """`flat[::step][:SAMPLES].tobytes()` and `flat[-4:].tobytes()`, read with os.pread (reading
+    through the mapping would page in the read-around of every sample: megabytes per weight)."""
+    import os
+
+    size = flat.itemsize
+    with open(filename, "rb", buffering=0) as handle:
+        descriptor = handle.fileno()
+        samples = b"".join(os.pread(descriptor, size, offset + index * size) for index in range(0, flat.size, step)[:SAMPLES])
+        tail = os.pread(descriptor, size * min(4, flat.size), offset + (flat.size - min(4, flat.size)) * size)
+    return samples, tail
 
 
 def same_array(a: np.ndarray, b: np.ndarray) -> bool:
@@ -56,3 +81,50 @@ def _merge_runs(perm: list[int]) -> list[list[int]]:
         else:
             runs.append([axis])
     return runs
+
+
+def file_region(array: np.ndarray) -> tuple[str, int] | None:
+    """(file, byte offset) when `array`'s bytes are exactly a region of a file it is a read-only
+    memory map of (an ONNX initializer in external data, say): C-contiguous, little-endian."""
+    base = array
+    while base is not None and not isinstance(base, np.memmap):
+        base = base.base if isinstance(base, np.ndarray) else None
+    if base is None or getattr(base, "filename", None) is None or base.mode != "r":
+        return None
+    if not array.flags.c_contiguous or array.dtype.byteorder == ">" or not base.flags.c_contiguous:
+        return None
+    delta = array.ctypes.data - base.ctypes.data
+    if delta < 0 or delta + array.nbytes > base.nbytes:
+        return None
+    return str(base.filename), base.offset + delta
+
+
+def chunks(array: np.ndarray, chunk_bytes: int = CHUNK_BYTES) -> Iterator[np.ndarray]:
+    """The array's elements, flat and in order, at most `chunk_bytes` at a time.
+
+    A memory-mapped array is read from its file with ordinary reads into one reused buffer, never
+    through the mapping: pages read through a mapping stay resident in the process for as long as
+    the mapping lives, so walking a 2 GB model would cost 2 GB of RSS. Each chunk is valid only
+    until the next one is asked for."""
+    flat = np.asarray(array, order="C").reshape(-1)
+    step = max(1, chunk_bytes // max(flat.itemsize, 1))
+    region = file_region(flat) if flat.nbytes > MAPPED_BYTES else None
+    if region is None:
+        for start in range(0, flat.size, step):
+            yield flat[start : start + step]
+        return
+    filename, offset = region
+    buffer = np.empty(step, dtype=flat.dtype)
+    raw = memoryview(buffer).cast("B")
+    with open(filename, "rb", buffering=0) as handle:
+        for start in range(0, flat.size, step):
+            count = min(step, flat.size - start)
+            view = raw[: count * flat.itemsize]
+            handle.seek(offset + start * flat.itemsize)
+            filled = 0
+            while filled < len(view):
+                read = handle.readinto(view[filled:])
+                if not read:
+                    raise OSError(f"{filename}: ended early while reading weights")
+                filled += read
+            yield buffer[:count]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from converter.ir.arrays import CHUNK_BYTES, chunks, read_from_file
 from converter.ir.graph import Graph, Node, Value
 from converter.ir.types import ElementType
 from converter.ops.core import Convert, const
@@ -36,12 +37,33 @@ def _half(node: Node) -> np.ndarray | None:
     array: np.ndarray = node.attrs["value"]
     if array.size <= 1:
         return None
+    if array.nbytes > CHUNK_BYTES or read_from_file(array):
+        return _half_in_chunks(array)
     out_of_range = array.size - np.count_nonzero(np.abs(array) <= F16_MAX)  # NaN and ±inf count too
     if out_of_range >= KEEP_IF_OUT_OF_RANGE * array.size:
         return None
     if out_of_range:
         array = np.clip(array, -F16_MAX, F16_MAX)
     return array.astype(np.float16)
+
+
+def _half_in_chunks(array: np.ndarray) -> np.ndarray | None:
+    """`_half` of a large array, a chunk at a time: the same values, with no f32 temporaries of
+    the whole array, and a memory-mapped array read from its file rather than paged in."""
+    half = np.empty(array.shape, dtype=np.float16)
+    flat = half.reshape(-1)
+    out_of_range = 0
+    position = 0
+    for chunk in chunks(array):
+        in_range = np.abs(chunk) <= F16_MAX
+        outside = chunk.size - np.count_nonzero(in_range)
+        out_of_range += outside
+        np.copyto(flat[position : position + chunk.size], np.clip(chunk, -F16_MAX, F16_MAX) if outside else chunk, casting="same_kind")
+        position += chunk.size
+    if out_of_range >= KEEP_IF_OUT_OF_RANGE * array.size:
+        return None
+    half.flags.writeable = False
+    return half
 
 
 def compress_fp16(graph: Graph, keep_f32: Collection[int] = ()) -> Graph:

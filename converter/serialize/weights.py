@@ -6,7 +6,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from converter.ir.arrays import sample_key
+from converter.ir.arrays import chunks, read_from_file, sample_key
 
 
 class WeightsWriter:
@@ -37,8 +37,14 @@ class WeightsWriter:
         return self._size
 
     def write_to(self, handle: BinaryIO) -> None:
+        """Stream the blobs out; memory-mapped weights a chunk at a time, read from their file
+        (see `converter.ir.arrays.chunks`), so writing a large model adds no resident copy."""
         for chunk in self._chunks:
-            handle.write(memoryview(chunk))
+            if read_from_file(chunk):
+                for piece in chunks(chunk):
+                    handle.write(memoryview(piece))
+            else:
+                handle.write(memoryview(chunk))
 
     def getvalue(self) -> bytes:
         return b"".join(chunk.tobytes() for chunk in self._chunks)
