@@ -64,6 +64,10 @@ def _frontend_graph(path: Path, kind: str, options: FrontendOptions) -> Graph:
         from converter.frontends.tflite import convert_tflite
 
         return convert_tflite(path)
+    if kind == "kaldi":
+        from converter.frontends.kaldi import convert_kaldi
+
+        return convert_kaldi(path)
     if kind == "savedmodel":
         from converter.frontends.tensorflow import convert_saved_model
 

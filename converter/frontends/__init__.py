@@ -23,13 +23,17 @@ SUFFIXES = {
     ".h5": "keras",
     ".hdf5": "keras",
     ".tflite": "tflite",
+    ".mdl": "kaldi",
+    ".raw": "kaldi",
+    ".nnet": "kaldi",
 }
-SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5, TFLite .tflite"
+SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5, TFLite .tflite, Kaldi .mdl/.raw/.nnet"
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
     """The frontend that reads `path`: "onnx", "ir", "tensorflow" (a frozen GraphDef), "savedmodel"
-    (a folder with saved_model.pb), "keras" or "tflite".
+    (a folder with saved_model.pb), "keras", "tflite" or "kaldi" (nnet1 or nnet3, told apart by the
+    Kaldi frontend from the file's first tokens).
     Raises InvalidModelError saying what is wrong."""
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
