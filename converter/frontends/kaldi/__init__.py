@@ -79,7 +79,7 @@ def convert_kaldi(path_or_bytes: str | os.PathLike[str] | bytes) -> Graph:
     try:
         reader = open_reader(data)
         if kind.kind == "nnet1":
-            components = read_nnet1(reader)
+            components = read_nnet1(reader, frozenset(NNET1_HANDLERS))
             _expect_end(reader)
             return convert_nnet1(components, source, NNET1_HANDLERS, name=name)
         nnet = read_model_file(reader, frozenset(NNET3_HANDLERS))

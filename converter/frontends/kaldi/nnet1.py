@@ -62,8 +62,9 @@ def marker_type(token: str) -> str | None:
     return MARKERS.get(token[1:-1].lower())
 
 
-def read_nnet1(reader: TokenReader, depth: int = 0) -> list[Nnet1Component]:
-    """The components up to `</Nnet>` or the end of the file (an opening `<Nnet>` is optional)."""
+def read_nnet1(reader: TokenReader, known_types: frozenset[str] | set[str], depth: int = 0) -> list[Nnet1Component]:
+    """The components up to `</Nnet>` or the end of the file (an opening `<Nnet>` is optional).
+    Types irforge does not know are skipped to their `<!EndOfComponent>`, for the report."""
     if depth > MAX_NESTING:
         raise reader.fail("ParallelComponents nested too deep")
     components: list[Nnet1Component] = []
@@ -85,9 +86,11 @@ def read_nnet1(reader: TokenReader, depth: int = 0) -> list[Nnet1Component]:
             raise reader.fail(f"{kind} with dimensions {output_dim} x {input_dim}", start)
         component = Nnet1Component(kind, output_dim, input_dim, len(components) + 1)
         if kind == "ParallelComponent":
-            _read_parallel(reader, component, depth)
-        else:
+            _read_parallel(reader, component, known_types, depth)
+        elif kind in known_types:
             _read_data(reader, component)
+        else:
+            _skip_data(reader, kind)
         if not reader.at_end() and _next_tag(reader) == END:
             reader.read_token()
         components.append(component)
@@ -119,18 +122,38 @@ def _read_data(reader: TokenReader, component: Nnet1Component) -> None:
 
 
 def _tag_value(reader: TokenReader, name: str) -> Any:
+    """One value: a bool, a number or a word (nnet1's Rbm writes `<VisibleType> bern`)."""
     if reader.binary:
-        head = reader.peek_byte()
-        if head in (ord("T"), ord("F")) and not reader.looks_like_array():
+        if reader.at_bool():
             return reader.read_bool()
-        return reader.read_scalar(integer=name in INT_FIELDS)
+        if reader.peek_byte() in (4, 8):
+            return reader.read_scalar(integer=name in INT_FIELDS)
+        return reader.read_token()
     word = reader.peek_token()
     if word in ("T", "F"):
         return reader.read_bool()
+    try:
+        float(word or "")
+    except ValueError:
+        return reader.read_token()
     return reader.read_scalar(integer=name in INT_FIELDS)
 
 
-def _read_parallel(reader: TokenReader, component: Nnet1Component, depth: int) -> None:
+def _skip_data(reader: TokenReader, kind: str) -> None:
+    """Up to the `<!EndOfComponent>` (not consumed): a byte search in binary, a token scan in text."""
+    if reader.binary:
+        found = reader.data.find(END.encode("ascii") + b" ", reader.pos)
+        if found < 0:
+            raise reader.fail(f"truncated: no {END} after a {kind}")
+        reader.pos = found
+        return
+    while reader.peek_token() not in (END, None):
+        reader.read_token()
+    if reader.at_end():
+        raise reader.fail(f"truncated: no {END} after a {kind}")
+
+
+def _read_parallel(reader: TokenReader, component: Nnet1Component, known_types: frozenset[str] | set[str], depth: int) -> None:
     reader.expect("<NestedNnetCount>")
     start = reader.pos
     count = reader.read_int()
@@ -139,5 +162,5 @@ def _read_parallel(reader: TokenReader, component: Nnet1Component, depth: int) -
     for _ in range(count):
         reader.expect("<NestedNnet>")
         reader.read_int()
-        component.nested.append(read_nnet1(reader, depth + 1))
+        component.nested.append(read_nnet1(reader, known_types, depth + 1))
     reader.expect("</ParallelComponent>")

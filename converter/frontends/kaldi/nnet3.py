@@ -261,7 +261,7 @@ def _read_values(reader: TokenReader, tag: str, type_name: str) -> Any:
 def _binary_value(reader: TokenReader, tag: str, head: int | None) -> Any:
     if reader.looks_like_array():
         return reader.read_array()
-    if head in (ord("T"), ord("F")):
+    if reader.at_bool():
         return reader.read_bool()
     if tag in INT_VECTOR_FIELDS:
         return reader.read_int_vector()

@@ -128,7 +128,8 @@ class TokenReader:
 
     def _sized(self, what: str, sizes: tuple[int, ...]) -> tuple[int, bytes]:
         start = self.pos
-        size = int(np.int8(self.take(1, what)[0]))
+        byte = self.take(1, what)[0]
+        size = byte - 256 if byte > 127 else byte  # a signed char: negative for unsigned types
         if size not in sizes:
             raise self.fail(f"expected {what} (a size byte of {' or '.join(map(str, sizes))}), got {size}", start)
         return size, self.take(size, what)
@@ -158,6 +159,11 @@ class TokenReader:
     def read_scalar(self, integer: bool) -> int | float:
         """An int32 or a float, whichever the field holds: in binary both are sized; the size byte says how long."""
         return self.read_int() if integer else self.read_float()
+
+    def at_bool(self) -> bool:
+        """Binary: whether a bool starts here (T or F not followed by more of a word)."""
+        head = self.data[self.pos : self.pos + 2]
+        return head[:1] in (b"T", b"F") and not (len(head) == 2 and (chr(head[1]).isalnum() or head[1:] == b"_"))
 
     def read_bool(self) -> bool:
         if not self.binary:
