@@ -6,9 +6,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
-
 from converter.cli.app import EXIT_BAD_INPUT, check_output_dir, fail, internal_error, split_list, stdout
 from converter.cli.frontend_options import InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
 
@@ -94,17 +91,18 @@ def _check_inputs(model: Path, graph, input_shape: list[str] | None, options):
 
 
 def _print_pass_report(report) -> None:
+    """One aligned line per pass: ops before → after, milliseconds, max |diff| under --verify,
+    op types removed (-) and added (+). Plain text: a rich table of 26 wrapped rows took longer
+    to lay out than converting a small model."""
     if not report.records:
         return
-    table = Table(title="passes")
-    for column in ("pass", "ops", "removed", "added", "ms", "max |diff|"):
-        table.add_column(column)
+    width = max(len(r.name) for r in report.records)
+    lines = [f"{'pass':<{width}}  {'ops':>11}  {'ms':>7}  {'max |diff|':>10}  removed / added"]
     for r in report.records:
-        removed = ", ".join(f"{k}×{v}" for k, v in r.removed.items())
-        added = ", ".join(f"{k}×{v}" for k, v in r.added.items())
+        changes = " ".join([*(f"-{k}×{v}" for k, v in r.removed.items()), *(f"+{k}×{v}" for k, v in r.added.items())])
         diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
-        table.add_row(r.name, f"{r.ops_before} → {r.ops_after}", removed, added, f"{1000 * r.seconds:.1f}", diff)
-    stdout.print(table)
+        lines.append(f"{r.name:<{width}}  {f'{r.ops_before} → {r.ops_after}':>11}  {1000 * r.seconds:>7.1f}  {diff:>10}  {changes}".rstrip())
+    stdout.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 
 
 def info(
@@ -185,6 +183,9 @@ def _info_ir(model: Path) -> None:
 
 
 def _print_info(model: Path, rows: list[tuple[str, str, str, str]], histogram: dict[str, int], unsupported: set[str], kind: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"{model.name}: inputs and outputs")
     for column in ("kind", "name", "type", "shape"):
         table.add_column(column)

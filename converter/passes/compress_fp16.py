@@ -11,6 +11,7 @@ weight's effect on the outputs and keeps in f32 those that move them too far.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -39,12 +40,21 @@ def _half(node: Node) -> np.ndarray | None:
         return None
     if array.nbytes > CHUNK_BYTES or read_from_file(array):
         return _half_in_chunks(array)
-    out_of_range = array.size - np.count_nonzero(np.abs(array) <= F16_MAX)  # NaN and ±inf count too
+    out_of_range = _out_of_range(array)
     if out_of_range >= KEEP_IF_OUT_OF_RANGE * array.size:
         return None
     if out_of_range:
         array = np.clip(array, -F16_MAX, F16_MAX)
     return array.astype(np.float16)
+
+
+def _out_of_range(array: np.ndarray) -> int:
+    """How many values f16 cannot hold (NaN and ±inf count too). Two reductions settle the usual
+    case, everything in range, without the temporaries of counting."""
+    low, high = float(np.min(array)), float(np.max(array))  # NaN propagates: then count
+    if -F16_MAX <= low and high <= F16_MAX:
+        return 0
+    return int(array.size - np.count_nonzero(np.abs(array) <= F16_MAX))
 
 
 def _half_in_chunks(array: np.ndarray) -> np.ndarray | None:
@@ -55,8 +65,7 @@ def _half_in_chunks(array: np.ndarray) -> np.ndarray | None:
     out_of_range = 0
     position = 0
     for chunk in chunks(array):
-        in_range = np.abs(chunk) <= F16_MAX
-        outside = chunk.size - np.count_nonzero(in_range)
+        outside = _out_of_range(chunk)
         out_of_range += outside
         np.copyto(flat[position : position + chunk.size], np.clip(chunk, -F16_MAX, F16_MAX) if outside else chunk, casting="same_kind")
         position += chunk.size
@@ -70,14 +79,40 @@ def compress_fp16(graph: Graph, keep_f32: Collection[int] = ()) -> Graph:
     """Compress every compressible f32 Const except those at the positions `keep_f32` in
     `graph.nodes()` (positions survive `graph.copy()`; names need not be unique)."""
     mapping: dict[Value, Value] = {}
-    for position, node in enumerate(graph.nodes()):
-        if position in keep_f32:
-            continue
-        half = _half(node)
+    candidates = [node for position, node in enumerate(graph.nodes()) if position not in keep_f32 and _is_f32_const(node)]
+    for node, half in zip(candidates, _halves(candidates)):
         if half is not None:
             mapping[node.outputs[0]] = _decompressed(node, half)
     graph.replace_values(mapping)
     return graph
+
+
+PARALLEL_FROM = 1 << 18  # elements: numpy's f32 → f16 cast is scalar here; large weights share the cores
+
+
+def _is_f32_const(node: Node) -> bool:
+    return node.op.type == "Const" and node.outputs[0].element_type is ElementType.f32
+
+
+def _halves(nodes: list[Node]) -> list[np.ndarray | None]:
+    """`_half` of each node; the large weights on a thread per core (numpy's casts and
+    reductions release the GIL), the rest in this thread."""
+    large = [index for index, node in enumerate(nodes) if node.attrs["value"].size >= PARALLEL_FROM]
+    workers = min(len(large), os.cpu_count() or 1, 8)
+    results: list[np.ndarray | None] = [None] * len(nodes)
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            for index, half in zip(large, pool.map(lambda i: _half(nodes[i]), large)):
+                results[index] = half
+        done = set(large)
+    else:
+        done = set()
+    for index, node in enumerate(nodes):
+        if index not in done:
+            results[index] = _half(node)
+    return results
 
 
 def _decompressed(node: Node, half: np.ndarray) -> Value:
