@@ -8,7 +8,11 @@ from converter.frontends.tflite.ops import (
     conv,
     elementwise,
     indexing,
+    logical,
+    math,
     matmul,
+    misc,
+    normalization,
     pooling,
     quantization,
     reduction,
@@ -16,7 +20,10 @@ from converter.frontends.tflite.ops import (
     shape,
 )
 
-FAMILIES = (conv, matmul, activation, elementwise, pooling, reduction, shape, indexing, resize, quantization)
+FAMILIES = (
+    conv, matmul, activation, elementwise, math, logical, pooling, reduction, normalization, shape, indexing, resize,
+    quantization, misc,
+)  # fmt: skip
 
 
 def _collect() -> dict[str, Handler]:

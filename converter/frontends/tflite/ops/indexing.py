@@ -1,11 +1,12 @@
-"""TFLite STRIDED_SLICE and SLICE → IR StridedSlice and Slice."""
+"""TFLite STRIDED_SLICE and SLICE → IR StridedSlice and Slice; GATHER and GATHER_ND → IR Gather-8
+and GatherND-8 (they select values: on the input's grid)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from converter.frontends.tflite.model import Handler, TFLiteContext
-from converter.frontends.tflite.ops.common import as_i64, i64
+from converter.frontends.tflite.ops.common import as_i64, checked_axis, i64
 from converter.frontends.tflite.tensors import Unsupported
 from converter.ir.graph import Value
 from converter.ops import elementwise as ew
@@ -79,5 +80,25 @@ def SLICE(ctx: TFLiteContext, x: Value, begin: Value, size: Value) -> Value:
     return ops.Slice(x, start, stop, i64([1] * count))
 
 
-HANDLERS: dict[str, Handler] = {"STRIDED_SLICE": STRIDED_SLICE, "SLICE": SLICE}
-GRID_PRESERVING: frozenset[str] = frozenset({"STRIDED_SLICE", "SLICE"})
+def GATHER(ctx: TFLiteContext, params: Value, indices: Value, *, axis: int = 0, batch_dims: int = 0) -> Value:
+    """params' slices along `axis` at `indices`; the first batch_dims axes of both are batch axes
+    (negative axis counts from params' rank, negative batch_dims from indices')."""
+    rank, index_rank = params.shape.rank, indices.shape.rank
+    if rank is not None:
+        axis = checked_axis(axis, rank, "GATHER")
+    if batch_dims < 0:
+        if index_rank is None:
+            raise Unsupported("a negative batch_dims needs the rank of the indices")
+        batch_dims += index_rank
+    if axis < batch_dims:
+        raise Unsupported(f"GATHER: axis {axis} is before the batch dimensions ({batch_dims})")
+    return ops.Gather(params, indices, i64(axis), batch_dims=batch_dims)
+
+
+def GATHER_ND(ctx: TFLiteContext, params: Value, indices: Value) -> Value:
+    """indices[..., :k] index params' first k axes."""
+    return ops.GatherND(params, indices, batch_dims=0)
+
+
+HANDLERS: dict[str, Handler] = {"STRIDED_SLICE": STRIDED_SLICE, "SLICE": SLICE, "GATHER": GATHER, "GATHER_ND": GATHER_ND}
+GRID_PRESERVING: frozenset[str] = frozenset({"STRIDED_SLICE", "SLICE", "GATHER", "GATHER_ND"})

@@ -1,4 +1,5 @@
-"""TFLite FULLY_CONNECTED → IR MatMul (weights [N, K] read transposed) + bias + activation."""
+"""TFLite FULLY_CONNECTED → IR MatMul (weights [N, K] read transposed) + bias + activation;
+BATCH_MATMUL → IR MatMul (batch dims broadcast, adj_x / adj_y transpose the last two axes)."""
 
 from __future__ import annotations
 
@@ -41,5 +42,16 @@ def FULLY_CONNECTED(
     return fused_activation(y, fused_activation_function)
 
 
-HANDLERS: dict[str, Handler] = {"FULLY_CONNECTED": FULLY_CONNECTED}
+def BATCH_MATMUL(
+    ctx: TFLiteContext, x: Value, y: Value, *, adj_x: bool = False, adj_y: bool = False, asymmetric_quantize_inputs: bool = False
+) -> Value:
+    """x · y over the last two axes, the leading ones broadcast. (asymmetric_quantize_inputs only
+    changes how hybrid kernels round; the IR computes the real product.)"""
+    for operand in (x, y):
+        if operand.shape.rank is not None and operand.shape.rank < 2:
+            raise Unsupported(f"BATCH_MATMUL of a rank-{operand.shape.rank} operand")
+    return MatMul(x, y, transpose_a=adj_x, transpose_b=adj_y)
+
+
+HANDLERS: dict[str, Handler] = {"FULLY_CONNECTED": FULLY_CONNECTED, "BATCH_MATMUL": BATCH_MATMUL}
 GRID_PRESERVING: frozenset[str] = frozenset()
