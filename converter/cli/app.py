@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any
+
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 TYPER_SETTINGS = dict(
     no_args_is_help=True,
@@ -16,8 +16,37 @@ TYPER_SETTINGS = dict(
     rich_markup_mode=None,
 )
 app = typer.Typer(name="irforge", help="Convert trained models (ONNX) to OpenVINO IR v11, optimized and validated.", **TYPER_SETTINGS)
-console = Console(stderr=True)
-stdout = Console()
+
+
+class _LazyConsole:
+    """A rich Console made on first use: rich costs 16 ms to import, and `irforge convert` and
+    `--help` print without it."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console = None
+
+    def unwrap(self) -> Any:
+        """The rich Console itself (for rich objects that take one, e.g. Progress)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.unwrap(), name)
+
+
+def escape(text: str) -> str:
+    """rich.markup.escape, imported when first needed."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+console: Any = _LazyConsole(stderr=True)
+stdout: Any = _LazyConsole()
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_VALIDATION_FAILED = 0, 1, 2, 3
 

@@ -73,7 +73,7 @@ def convert(
         stdout.print(f"FP16 guard: kept in f32: {kept}; outputs move by {guard_report.final_max_relative:.1e} relative", highlight=False)
     for variant, (xml, weights) in serialized.items():
         xml_path, bin_path = write_serialized(xml, weights, output_dir / variant.upper() / f"{base}.xml")
-        stdout.print(f"{variant.upper()}: wrote {xml_path} ({weights.size:,} bytes of weights)", highlight=False)
+        typer.echo(f"{variant.upper()}: wrote {xml_path} ({weights.size:,} bytes of weights)")  # plain: no rich to import
 
 
 def _check_inputs(model: Path, graph, input_shape: list[str] | None, options):
@@ -102,7 +102,7 @@ def _print_pass_report(report) -> None:
         changes = " ".join([*(f"-{k}×{v}" for k, v in r.removed.items()), *(f"+{k}×{v}" for k, v in r.added.items())])
         diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
         lines.append(f"{r.name:<{width}}  {f'{r.ops_before} → {r.ops_after}':>11}  {1000 * r.seconds:>7.1f}  {diff:>10}  {changes}".rstrip())
-    stdout.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+    typer.echo("\n".join(lines))
 
 
 def info(

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich import box
-from rich.markup import escape
-from rich.table import Table
 
 from converter.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_VALIDATION_FAILED,
     check_output_dir,
     console,
+    escape,
     fail,
     internal_error,
     stdout,
 )
 from converter.cli.frontend_options import InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 BACKEND_CHOICES = {"onnxruntime": ("onnxruntime",), "openvino": ("openvino",), "both": ("onnxruntime", "openvino")}
 
@@ -122,6 +123,9 @@ STATUS_COLORS = {"pass": "green", "fail": "red", "error": "red"}
 
 
 def _table(title: str, caption: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
     return Table(
         title=escape(title),
         title_justify="left",

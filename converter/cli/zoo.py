@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from converter.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_VALIDATION_FAILED,
     check_output_dir,
     console,
+    escape,
     fail,
     internal_error,
     split_list,
@@ -120,7 +120,7 @@ def _run_with_progress(parameters: dict, runner: str, output_dir: Path, total: i
 
     stop = threading.Event()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console.unwrap(), transient=True) as progress:
         bar = progress.add_task("starting Prefect" + (" (a temporary server: 10-25 s)" if api is None else ""), total=total)
 
         def watch() -> None:

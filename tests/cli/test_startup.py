@@ -9,7 +9,7 @@ import sys
 
 HEAVY = (
     "numpy", "onnx", "onnxruntime", "openvino", "tensorflow", "keras", "ml_dtypes", "pandas", "prefect",
-    "pydantic", "h5py", "yaml", "google.protobuf", "scipy", "dask", "pyarrow",
+    "pydantic", "h5py", "yaml", "google.protobuf", "scipy", "dask", "pyarrow", "rich",
     "converter.api", "converter.ir", "converter.ops", "converter.passes", "converter.frontends",
     "converter.serialize", "converter.runtime", "converter.validate", "converter.config",
 )
