@@ -28,6 +28,7 @@ import numpy as np
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
 from converter.frontends.kaldi import descriptors as desc
 from converter.frontends.kaldi import frames as fr
+from converter.frontends.kaldi import recurrence
 from converter.frontends.kaldi.frames import Frames
 from converter.frontends.kaldi.nnet1 import Nnet1Component
 from converter.frontends.kaldi.nnet3 import ConfigNode, Nnet3
@@ -75,9 +76,12 @@ class KaldiContext:
         self.component_type = ""
         self.frames = Frames(const(np.zeros((1, 1), np.float32)), None, None)
         self.span: tuple[int, int] | None = None
+        self.in_recurrence = False  # converting one frame of a recurrence: no other frames to read
 
     def splice(self, x: Value, offsets: Sequence[int]) -> Value:
         """x at frames t + o for each offset o, side by side: the output then covers only the frames all of them exist for."""
+        if self.in_recurrence and list(offsets) != [0]:
+            raise Unsupported("reads other frames inside a recurrence")
         spliced = fr.splice(Frames(x, *(self.span or (None, None))), [int(o) for o in offsets])
         self.span = None if spliced.constant else (spliced.begin, spliced.end)  # type: ignore[assignment]
         return spliced.value
@@ -179,33 +183,68 @@ class Nnet3Graph:
             return desc.node_names(self.inputs[node.name])
         return []
 
-    def order(self) -> tuple[list[ConfigNode], list[list[str]]]:
-        """The nodes the outputs need, each after what it reads; and the recurrences found (cycles)."""
-        order: list[ConfigNode] = []
-        state: dict[str, int] = {}  # 1: being visited, 2: done
-        cycles: list[list[str]] = []
+    def units(self) -> list[list[ConfigNode]]:
+        """The nodes the outputs need, in groups each after what it reads: a node alone, or the
+        nodes of a recurrence (a strongly connected component; Tarjan's algorithm, iterative)."""
+        index: dict[str, int] = {}
+        low: dict[str, int] = {}
+        on_stack: set[str] = set()
+        stack: list[str] = []
+        units: list[list[ConfigNode]] = []
         for root in self.outputs:
-            stack = [(root, iter(self.reads(root)))]
-            path = [root.name]
-            state[root.name] = 1
-            while stack:
-                node, pending = stack[-1]
-                for name in pending:
-                    if state.get(name) == 1:
-                        cycles.append(path[path.index(name) :] if name in path else [name])
-                        continue
-                    if name not in state:
-                        state[name] = 1
-                        target = self.nodes[name]
-                        stack.append((target, iter(self.reads(target))))
-                        path.append(name)
+            if root.name in index:
+                continue
+            work = [(root.name, iter(self.reads(root)))]
+            index[root.name] = low[root.name] = len(index)
+            stack.append(root.name)
+            on_stack.add(root.name)
+            while work:
+                name, pending = work[-1]
+                for child in pending:
+                    if child not in index:
+                        index[child] = low[child] = len(index)
+                        stack.append(child)
+                        on_stack.add(child)
+                        work.append((child, iter(self.reads(self.nodes[child]))))
                         break
+                    if child in on_stack:
+                        low[name] = min(low[name], index[child])
                 else:
-                    stack.pop()
-                    path.pop()
-                    state[node.name] = 2
-                    order.append(node)
-        return order, cycles
+                    work.pop()
+                    if work:
+                        low[work[-1][0]] = min(low[work[-1][0]], low[name])
+                    if low[name] == index[name]:
+                        members = []
+                        while True:
+                            member = stack.pop()
+                            on_stack.discard(member)
+                            members.append(self.nodes[member])
+                            if member == name:
+                                break
+                        units.append(members[::-1])
+        return units
+
+    def is_recurrence(self, unit: list[ConfigNode]) -> bool:
+        return len(unit) > 1 or unit[0].name in self.reads(unit[0])
+
+    def static_dim(self, node: ConfigNode) -> int | None:
+        """A node's output dims as its config or component says, without converting it (None: not stated)."""
+        if node.kind in ("dim-range-node", "input-node"):
+            return int(node.values["dim"])
+        if node.kind != "component-node":
+            return None
+        fields = self.nnet.components[node.values["component"]].fields
+        for key in ("linear_params", "params"):
+            weights = fields.get(key)
+            if isinstance(weights, np.ndarray) and weights.ndim == 2:
+                return 2 * weights.shape[1] if self.component_type(node) == "LstmNonlinearityComponent" else weights.shape[0]
+        for key in ("output_dim", "dim"):
+            if isinstance(fields.get(key), int):
+                return fields[key]
+        return None
+
+    def component_type(self, node: ConfigNode) -> str:
+        return self.nnet.components[node.values["component"]].type if node.kind == "component-node" else node.kind
 
     def per_window_inputs(self, order: Iterable[ConfigNode]) -> set[str]:
         """Input nodes read only through ReplaceIndex(·, t, ·) (iVectors): one row per window."""
@@ -230,9 +269,13 @@ class Nnet3Graph:
         return {n for n in seen - framed if self.nodes[n].kind == "input-node"}
 
 
-def find_unsupported_nnet3(graph: Nnet3Graph, order: list[ConfigNode], cycles: list[list[str]], handlers: dict[str, Handler]) -> dict[str, list[str]]:
+def find_unsupported_nnet3(graph: Nnet3Graph, units: list[list[ConfigNode]], handlers: dict[str, Handler]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for node in order:
+    for unit in units:
+        if graph.is_recurrence(unit):
+            for problem in recurrence.problems(unit, graph.inputs, graph.component_type):
+                found.setdefault("recurrence", []).append(problem)
+    for node in (node for unit in units for node in unit):
         if node.kind == "component-node":
             component = graph.nnet.components[node.values["component"]]
             if component.type not in handlers:
@@ -242,8 +285,6 @@ def find_unsupported_nnet3(graph: Nnet3Graph, order: list[ConfigNode], cycles: l
                 kind = _unsupported_descriptor(d)
                 if kind is not None and node.name not in found.get(kind, []):
                     found.setdefault(kind, []).append(node.name)
-    for cycle in cycles:
-        found.setdefault("recurrence (a node reads its own earlier frames)", []).append(" → ".join(cycle))
     return found
 
 
@@ -259,15 +300,20 @@ def _unsupported_descriptor(d: desc.Descriptor) -> str | None:
 
 def convert_nnet3(nnet: Nnet3, source: str, handlers: dict[str, Handler], name: str = "model") -> Graph:
     graph = Nnet3Graph(nnet, source)
-    order, cycles = graph.order()
-    unsupported = find_unsupported_nnet3(graph, order, cycles, handlers)
+    units = graph.units()
+    order = [node for unit in units for node in unit]
+    unsupported = find_unsupported_nnet3(graph, units, handlers)
     if unsupported:
         raise UnsupportedOpsError(source, unsupported)
     per_window = graph.per_window_inputs(order)
     ctx = KaldiContext(source)
     values: dict[str, Frames] = {}
     parameters: list[Node] = []
-    for node in order:
+    for unit in units:
+        if graph.is_recurrence(unit):
+            values.update(_recurrence(ctx, graph, unit, values, handlers))
+            continue
+        (node,) = unit
         if node.kind == "input-node":
             rows = 1 if node.name in per_window else None
             parameters.append(parameter(node.name, ElementType.f32, Shape((rows, int(node.values["dim"])))))
@@ -285,6 +331,36 @@ def convert_nnet3(nnet: Nnet3, source: str, handlers: dict[str, Handler], name: 
         value.names.append(node.name)
         outputs.append(value)
     return Graph(parameters, outputs, name)
+
+
+def _recurrence(
+    ctx: KaldiContext, graph: Nnet3Graph, unit: list[ConfigNode], values: dict[str, Frames], handlers: dict[str, Handler]
+) -> dict[str, Frames]:
+    """A recurrence's nodes, computed frame after frame by one Loop (recurrence.py)."""
+    names = {node.name for node in unit}
+    outside = [node for node in graph.nodes.values() if node.name not in names and node.kind != "input-node"]
+    needed = {name for node in outside for name in graph.reads(node) if name in names}
+    loop_name = unit[0].name
+
+    def run_component(node: ConfigNode, frames: Frames) -> Frames:
+        component = graph.nnet.components[node.values["component"]]
+        ctx.in_recurrence = True
+        try:
+            return _converting(ctx, node.name, component.type, lambda: call_handler(ctx, handlers[component.type], frames, (), component.fields))
+        finally:
+            ctx.in_recurrence = False
+
+    def run() -> Frames:
+        produced = recurrence.convert(
+            unit, graph.inputs, values, needed, graph.component_type, run_component, graph.static_dim,
+            lambda d: evaluate(ctx, d, values), loop_name,
+        )  # fmt: skip
+        results.update(produced)
+        return next(iter(produced.values()))
+
+    results: dict[str, Frames] = {}
+    _converting(ctx, loop_name, "recurrence", run)
+    return results
 
 
 def _dim_range(ctx: KaldiContext, node: ConfigNode, source: Frames) -> Frames:

@@ -52,6 +52,18 @@ class Ref(Descriptor):
         return net.node_dim(self.name)
 
 
+def required_first(parts: list[Descriptor], net: Nnet3Model, t: int) -> list[np.ndarray] | None:
+    """The parts' values, None if a required one is missing; the IfDefined parts are evaluated last,
+    so a recurrence stops where its other inputs end."""
+    values: dict[int, np.ndarray] = {}
+    for i in sorted(range(len(parts)), key=lambda i: isinstance(parts[i], IfDefined)):
+        value = parts[i].value(net, t)
+        if value is None:
+            return None
+        values[i] = value
+    return [values[i] for i in range(len(parts))]
+
+
 class Append(Descriptor):
     def __init__(self, *parts: Descriptor | str):
         self.parts = [as_descriptor(p) for p in parts]
@@ -60,8 +72,8 @@ class Append(Descriptor):
         return "Append(" + ", ".join(p.text() for p in self.parts) + ")"
 
     def value(self, net, t):
-        values = [p.value(net, t) for p in self.parts]
-        return None if any(v is None for v in values) else np.concatenate(values)
+        values = required_first(self.parts, net, t)
+        return None if values is None else np.concatenate(values)
 
     def dim(self, net):
         return sum(p.dim(net) for p in self.parts)
@@ -75,8 +87,8 @@ class Sum(Descriptor):
         return "Sum(" + ", ".join(p.text() for p in self.parts) + ")"
 
     def value(self, net, t):
-        values = [p.value(net, t) for p in self.parts]
-        return None if any(v is None for v in values) else np.sum(values, axis=0)
+        values = required_first(self.parts, net, t)
+        return None if values is None else np.sum(values, axis=0)
 
     def dim(self, net):
         return self.parts[0].dim(net)
@@ -195,6 +207,13 @@ class Component:
 
     def output_dim(self, input_dim: int) -> int:
         return len(self.forward([np.zeros(input_dim)] * len(self.offsets)))
+
+    def static_dim(self) -> int | None:
+        """The output dims when the weights or fields say them (a recurrence needs them first)."""
+        for name in ("w",):
+            if hasattr(self, name):
+                return int(getattr(self, name).shape[0])
+        return getattr(self, "dim", None)
 
 
 def f64(a: Any) -> np.ndarray:
@@ -522,7 +541,8 @@ class Nnet3Model:
         if node[0] == "dim-range-node":
             return node[4]
         component = self.components[node[2]]
-        return component.output_dim(node[3].dim(self))
+        known = component.static_dim()
+        return known if known is not None else component.output_dim(node[3].dim(self))
 
     def _node(self, name: str) -> tuple:
         return next(n for n in self.nodes if n[1] == name and n[0] != "output-node")

@@ -116,7 +116,7 @@ def test_unsupported_components_and_descriptors_are_reported_at_once(tmp_path) -
     m.component("conv1", Unknown("TimeHeightConvolutionComponent", 4), "input")
     m.component("conv2", Unknown("TimeHeightConvolutionComponent", 4), "conv1")
     m.component("attention", Unknown("RestrictedAttentionComponent", 4), Raw("Round(conv2, 3)"))
-    m.component("lstm", Affine(random(RNG, 4, 8), random(RNG, 4)), Append("attention", IfDefined(Offset("lstm", -3))))
+    m.component("lstm", Affine(random(RNG, 4, 8), random(RNG, 4)), Append("attention", Offset("lstm", -3)))
     m.component("switch", Affine(random(RNG, 4, 4), random(RNG, 4)), Raw("Switch(lstm, attention)"))
     m.output("output", "switch")
     path = tmp_path / "model.raw"
@@ -128,10 +128,10 @@ def test_unsupported_components_and_descriptors_are_reported_at_once(tmp_path) -
         "RestrictedAttentionComponent",
         "descriptor Round",
         "descriptor Switch",
-        "recurrence (a node reads its own earlier frames)",
+        "recurrence",
     }
     assert caught.value.unsupported["TimeHeightConvolutionComponent"] == ["conv1", "conv2"]
-    assert caught.value.unsupported["recurrence (a node reads its own earlier frames)"] == ["lstm"]
+    assert caught.value.unsupported["recurrence"] == ["lstm reads lstm 3 frames away without IfDefined"]
     line = assert_clean_failure(irforge("convert", path, "-o", tmp_path / "out"), "unsupported ops", "TimeHeightConvolutionComponent")
     assert "descriptor Round (nodes: attention)" in line
 
