@@ -298,6 +298,12 @@ class Graph:
             if any(value in mapping for value in node._inputs):
                 node.inputs = [resolve(value) for value in node._inputs]
             stack.extend(value.producer for value in node._inputs)
+        self.forget()  # stale queries would keep the replaced nodes (and their weights) alive
+
+    def forget(self) -> None:
+        """Drop the cached queries (they are recomputed when asked for)."""
+        self._nodes_cache = self._users_cache = None
+        self._derived = {}
 
     def copy(self) -> Graph:
         """A structural copy: new nodes and values, shared (read-only) arrays."""
