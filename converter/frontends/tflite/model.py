@@ -56,12 +56,21 @@ Handler = Callable[..., "Value | Sequence[Value | None] | None"]
 class TFLiteContext:
     """What a handler may look at: the model, the operator being converted and its tensors."""
 
-    def __init__(self, source: str, model: Model, subgraph: SubGraph, handlers: dict[str, Handler], grid_preserving: frozenset[str]):
+    def __init__(
+        self,
+        source: str,
+        model: Model,
+        subgraph: SubGraph,
+        handlers: dict[str, Handler],
+        grid_preserving: frozenset[str],
+        calls: tuple[int, ...] = (0,),
+    ):
         self.source = source
         self.model = model
         self.subgraph = subgraph
         self.handlers = handlers
         self.grid_preserving = grid_preserving
+        self.calls = calls  # the subgraphs being converted, outermost first (this one last)
         self.values: dict[int, Value] = {}
         self.parameters: list[Node] = []
         self.names: set[str] = set()
@@ -152,7 +161,7 @@ def convert_model(
     if not 0 <= subgraph_index < len(model.subgraphs):
         raise InvalidModelError(f"{source}: no subgraph {subgraph_index}")
     subgraph = model.subgraphs[subgraph_index]
-    ctx = TFLiteContext(source, model, subgraph, handlers, grid_preserving)
+    ctx = TFLiteContext(source, model, subgraph, handlers, grid_preserving, (subgraph_index,))
     unsupported = find_unsupported(ctx)
     if unsupported:
         raise UnsupportedOpsError(source, unsupported)
@@ -174,18 +183,67 @@ def operator_code(ctx: TFLiteContext, operator: Operator) -> OperatorCode:
 
 
 def find_unsupported(ctx: TFLiteContext) -> dict[str, list[str]]:
-    """Every op without a handler, builtin or custom, with its operators' output tensor names."""
+    """Every op without a handler, builtin or custom, with its operators' output tensor names, in
+    the subgraph and in the subgraphs its WHILE and IF operators run."""
     found: dict[str, list[str]] = {}
-    count = len(ctx.subgraph.tensors)
-    for operator in ctx.subgraph.operators:
-        if any(not -1 <= i < count for i in operator.inputs) or any(not 0 <= i < count for i in operator.outputs):
-            raise InvalidModelError(f"{ctx.source}: operator {operator.index} names a tensor the subgraph does not have")
-        code = operator_code(ctx, operator)
-        if code.name not in ctx.handlers:
-            ctx.operator = operator
-            found.setdefault(code.name, []).append(ctx.node_name)
-    ctx.operator = None
+    pending, seen = [ctx.calls[-1]], {ctx.calls[-1]}
+    while pending:
+        index = pending.pop()
+        scan = TFLiteContext(ctx.source, ctx.model, ctx.model.subgraphs[index], ctx.handlers, ctx.grid_preserving)
+        count = len(scan.subgraph.tensors)
+        for operator in scan.subgraph.operators:
+            if any(not -1 <= i < count for i in operator.inputs) or any(not 0 <= i < count for i in operator.outputs):
+                raise InvalidModelError(f"{ctx.source}: operator {operator.index} names a tensor the subgraph does not have")
+            code = operator_code(scan, operator)
+            if code.name not in ctx.handlers:
+                scan.operator = operator
+                found.setdefault(code.name, []).append(scan.node_name)
+            for called in called_subgraphs(scan, operator):
+                if called not in seen:
+                    seen.add(called)
+                    pending.append(called)
     return found
+
+
+SUBGRAPH_OPTIONS = ("cond_subgraph_index", "body_subgraph_index", "then_subgraph_index", "else_subgraph_index")
+
+
+def called_subgraphs(ctx: TFLiteContext, operator: Operator) -> list[int]:
+    """The subgraphs a WHILE or IF operator runs (checked to exist)."""
+    code = operator_code(ctx, operator)
+    if code.is_custom or code.name not in ("WHILE", "IF") or operator.options_type not in BUILTIN_OPTIONS:
+        return []
+    options = decode_options(operator.options_type, operator.options)
+    indices = [int(options[key]) for key in SUBGRAPH_OPTIONS if key in options]
+    for index in indices:
+        if not 0 < index < len(ctx.model.subgraphs):
+            raise InvalidModelError(f"{ctx.source}: operator {operator.index} ({code.name}) runs subgraph {index}, which does not exist")
+    return indices
+
+
+def call_subgraph(ctx: TFLiteContext, index: int, inputs: Sequence[Value]) -> list[Value]:
+    """Subgraph `index` converted on `inputs` (the values its input tensors take, real values for
+    quantized ones): its outputs, as real values. The values belong to whatever graph the inputs
+    belong to: the current one (a branch inlined) or a body's Parameters."""
+    if index in ctx.calls:
+        raise Unsupported(f"subgraph {index} runs itself (through subgraphs {list(ctx.calls)})")
+    if not 0 <= index < len(ctx.model.subgraphs):
+        raise InvalidModelError(f"{ctx.source}: no subgraph {index}")
+    subgraph = ctx.model.subgraphs[index]
+    if len(subgraph.inputs) != len(inputs):
+        raise Unsupported(f"subgraph {index} takes {len(subgraph.inputs)} inputs, given {len(inputs)}")
+    callee = TFLiteContext(ctx.source, ctx.model, subgraph, ctx.handlers, ctx.grid_preserving, (*ctx.calls, index))
+    for tensor_index, value in zip(subgraph.inputs, inputs):
+        if not 0 <= tensor_index < len(subgraph.tensors):
+            raise InvalidModelError(f"{ctx.source}: subgraph {index}'s input {tensor_index} is not a tensor")
+        callee.values[tensor_index] = value
+    try:
+        for operator in subgraph.operators:
+            convert_operator(callee, operator)
+        callee.operator = callee.code = None
+        return [callee.value(i) for i in subgraph.outputs]
+    except NodeConversionError as error:
+        raise Unsupported(f"in subgraph {index}, operator {error.node_name!r} ({error.op_type}): {error.reason}") from None
 
 
 def _signature_names(model: Model, subgraph_index: int) -> dict[int, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from converter.frontends.tflite.model import Handler
 from converter.frontends.tflite.ops import (
     activation,
+    control,
     conv,
     elementwise,
     indexing,
@@ -22,7 +23,7 @@ from converter.frontends.tflite.ops import (
 
 FAMILIES = (
     conv, matmul, activation, elementwise, math, logical, pooling, reduction, normalization, shape, indexing, resize,
-    quantization, misc,
+    quantization, misc, control,
 )  # fmt: skip
 
 
