@@ -122,7 +122,10 @@ def _read_data(reader: TokenReader, component: Nnet1Component) -> None:
 
 
 def _tag_value(reader: TokenReader, name: str) -> Any:
-    """One value: a bool, a number or a word (nnet1's Rbm writes `<VisibleType> bern`)."""
+    """One value: an array (ConvolutionalComponent's `<Filters>`), a bool, a number or a word
+    (nnet1's Rbm writes `<VisibleType> bern`)."""
+    if reader.looks_like_array():
+        return reader.read_array()
     if reader.binary:
         if reader.at_bool():
             return reader.read_bool()

@@ -699,6 +699,76 @@ class MaxPooling(Nnet1Component):
         return np.concatenate([patches[q * self.step : q * self.step + self.size].max(axis=0) for q in range(pools)])
 
 
+class Convolutional(Nnet1Component):
+    marker = "ConvolutionalComponent"
+
+    def __init__(self, input_dim: int, patch_dim: int, step: int, stride: int, filters, bias):
+        self.patch_dim, self.step, self.stride = patch_dim, step, stride
+        self.filters, self.bias = np.asarray(filters, np.float32), np.asarray(bias, np.float32)
+        self.patches = 1 + (stride - patch_dim) // step
+        super().__init__(input_dim, self.patches * len(self.bias))
+
+    def write_data(self, w):
+        w.fields([("PatchDim", self.patch_dim), ("PatchStep", self.step), ("PatchStride", self.stride)]).newline()
+        w.fields([("LearnRateCoef", 1.0), ("BiasLearnRateCoef", 1.0), ("MaxNorm", 0.0)]).newline()
+        w.fields([("Filters", self.filters), ("Bias", self.bias)])
+
+    def forward(self, rows):
+        x, splices = rows[0], self.input_dim // self.stride
+        out = []
+        for p in range(self.patches):
+            patch = np.concatenate([x[s * self.stride + p * self.step : s * self.stride + p * self.step + self.patch_dim] for s in range(splices)])
+            out.append(f64(self.filters) @ patch + f64(self.bias))
+        return np.concatenate(out)
+
+
+class Simple1(Nnet1Component):
+    """An nnet1 component given by its marker, data writer and per-frame function."""
+
+    def __init__(self, marker: str, input_dim: int, output_dim: int, write, function):
+        self.marker, self._write, self.function = marker, write, function
+        super().__init__(input_dim, output_dim)
+
+    def write_data(self, w):
+        self._write(w)
+
+    def forward(self, rows):
+        return self.function(rows[0])
+
+
+def block_softmax(sizes: Sequence[int]) -> Simple1:
+    bounds = np.cumsum([0, *sizes])
+    return Simple1("BlockSoftmax", bounds[-1], bounds[-1], lambda w: w.int_vector(sizes), lambda x: np.concatenate([softmax(x[a:b]) for a, b in zip(bounds, bounds[1:])]))
+
+
+def copy(indices: Sequence[int], input_dim: int) -> Simple1:
+    """nnet1's Copy: 1-based indexes in the file."""
+    return Simple1("Copy", input_dim, len(indices), lambda w: w.int_vector([i + 1 for i in indices]), lambda x: x[list(indices)])
+
+
+def length_norm(dim: int) -> Simple1:
+    return Simple1("LengthNormComponent", dim, dim, lambda w: None, lambda x: x / np.sqrt(np.sum(x**2)))
+
+
+def parametric_relu(alpha, beta) -> Simple1:
+    a, b = np.asarray(alpha, np.float32), np.asarray(beta, np.float32)
+
+    def write(w):
+        w.fields([("AlphaLearnRateCoef", 1.0), ("BetaLearnRateCoef", 1.0)]).vector(a).vector(b)
+
+    return Simple1("ParametricRelu", len(a), len(a), write, lambda x: x * np.where(x >= 0, f64(a), f64(b)))
+
+
+def average_pooling(input_dim: int, size: int, step: int, stride: int) -> Simple1:
+    pools = 1 + (input_dim // stride - size) // step
+
+    def function(x):
+        patches = x.reshape(-1, stride)
+        return np.concatenate([patches[q * step : q * step + size].mean(axis=0) for q in range(pools)])
+
+    return Simple1("AveragePoolingComponent", input_dim, pools * stride, lambda w: w.fields([("PoolSize", size), ("PoolStep", step), ("PoolStride", stride)]), function)
+
+
 class Parallel(Nnet1Component):
     marker = "ParallelComponent"
 

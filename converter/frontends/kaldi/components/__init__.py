@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from converter.frontends.kaldi.components import activation, affine, context, elementwise, identity, lstm, normalization, pooling
+from converter.frontends.kaldi.components import activation, affine, context, conv, elementwise, identity, lstm, normalization, pooling
 from converter.frontends.kaldi.graph import Handler
 
 NNET3_FAMILIES = (affine, activation, identity, normalization, elementwise, pooling, lstm)
-NNET1_FAMILIES = (affine, activation, identity, normalization, elementwise, pooling, context)
+NNET1_FAMILIES = (affine, activation, identity, normalization, elementwise, pooling, context, conv)
 
 
 def _collect(tables: list[dict[str, Handler]], kind: str) -> dict[str, Handler]:
