@@ -45,7 +45,8 @@ TRAINING_FIELDS = frozenset(
         "learning_rate_factor", "is_gradient", "max_change", "l2_regularize", "learning_rate", "rank_in",
         "rank_out", "rank_in_out", "rank", "update_period", "num_samples_history", "alpha", "alpha_in_out",
         "max_change_per_sample", "update_count", "active_scaling_count", "max_change_scale_stats",
-        "use_natural_gradient", "orthonormal_constraint", "max_change_per_minibatch",
+        "use_natural_gradient", "orthonormal_constraint", "max_change_per_minibatch", "max_memory_mb",
+        "num_minibatches_history",
         # NonlinearComponent statistics and self-repair
         "value_avg", "deriv_avg", "count", "oderiv_rms", "oderiv_count", "num_dims_self_repaired",
         "num_dims_processed", "self_repair_lower_threshold", "self_repair_upper_threshold", "self_repair_scale",
@@ -85,6 +86,19 @@ class KaldiContext:
         spliced = fr.splice(Frames(x, *(self.span or (None, None))), [int(o) for o in offsets])
         self.span = None if spliced.constant else (spliced.begin, spliced.end)  # type: ignore[assignment]
         return spliced.value
+
+    def frames_at(self, x: Value, offsets: Sequence[int], required: Sequence[int] | None = None) -> list[Value]:
+        """x at frames t + o for each offset o, over the frames the `required` offsets (default: all)
+        exist for; rows of the other offsets are zeros where their frame does not exist."""
+        if self.in_recurrence and list(offsets) != [0]:
+            raise Unsupported("reads other frames inside a recurrence")
+        needed = set(offsets if required is None else required)
+        if self.span is None:
+            return [x] * len(offsets)
+        parts = [Frames(x, *self.span, optional=o not in needed).shifted(int(o)) for o in offsets]
+        span = fr.common_span(parts)
+        self.span = span
+        return [fr.fit(part, span) for part in parts]
 
     def floats(self, array: Any) -> Value:
         """A float32 constant."""

@@ -38,9 +38,12 @@ INT_FIELDS = frozenset(
         "UpdatePeriod", "InputXDim", "InputYDim", "InputZDim", "PoolXSize", "PoolYSize", "PoolZSize",
         "PoolXStep", "PoolYStep", "PoolZStep", "MaxRowsProcess", "NumComponents", "InputPeriod", "OutputPeriod",
         "LeftContext", "RightContext", "NumLogCountFeatures", "SpecAugmentMaxRegions", "TimeMaskMaxFrames",
+        "NumFiltersIn", "NumFiltersOut", "HeightIn", "HeightOut", "HeightSubsampleOut",
     }
 )  # fmt: skip
-INT_VECTOR_FIELDS = frozenset({"TimeOffsets", "Sizes", "ColumnMap"})
+INT_VECTOR_FIELDS = frozenset({"TimeOffsets", "Sizes", "ColumnMap", "RequiredTimeOffsets"})
+INT_PAIR_FIELDS = frozenset({"Offsets"})  # TimeHeightConvolution's (time, height) offsets; PerElementOffset's are floats
+NESTED_OBJECTS = frozenset({"Model", "ConvolutionModel"})  # tags that open an object whose fields follow inline
 
 
 @dataclass
@@ -230,6 +233,8 @@ def read_fields(reader: TokenReader, type_name: str) -> dict[str, Any]:
             return fields
         if token == opening:
             continue
+        if token[1:-1] in NESTED_OBJECTS or (token.startswith("</") and token[2:-1] in NESTED_OBJECTS):
+            continue
         if not (token.startswith("<") and token.endswith(">") and len(token) > 2):
             raise reader.fail(f"{type_name}: expected a <Tag> or {closing}, got {token[:30]!r}", start)
         tag = token[1:-1]
@@ -265,6 +270,8 @@ def _binary_value(reader: TokenReader, tag: str, head: int | None) -> Any:
         return reader.read_bool()
     if tag in INT_VECTOR_FIELDS:
         return reader.read_int_vector()
+    if tag in INT_PAIR_FIELDS:
+        return reader.read_int_pairs()
     if head in (4, 8):
         return reader.read_scalar(integer=tag in INT_FIELDS)
     return reader.read_token()
@@ -272,6 +279,8 @@ def _binary_value(reader: TokenReader, tag: str, head: int | None) -> Any:
 
 def _text_value(reader: TokenReader, tag: str, word: str) -> Any:
     if word.startswith("["):
+        if tag in INT_PAIR_FIELDS and b"," in reader.data[reader.pos : reader.data.find(b"]", reader.pos)]:
+            return reader.read_int_pairs()
         return reader.read_int_vector() if tag in INT_VECTOR_FIELDS else reader.read_array()
     if word in ("T", "F"):
         return reader.read_bool()

@@ -193,6 +193,23 @@ class TokenReader:
         except ValueError:
             raise self.fail("expected integers in an integer vector") from None
 
+    def read_int_pairs(self) -> np.ndarray:
+        """An integer pair vector (ReadIntegerPairVector): [count, 2] int32; text `[ a,b c,d ]`."""
+        if self.binary:
+            start = self.pos
+            size = self.take(1, "an integer pair vector")[0]
+            if size != 4:
+                raise self.fail(f"expected int32 pairs (element size 4), got element size {size}", start)
+            count = int(np.frombuffer(self.take(4, "an integer pair vector's length"), "<i4")[0])
+            if count < 0:
+                raise self.fail(f"an integer pair vector of negative length {count}", start)
+            return self._view("<i4", 2 * count, "an integer pair vector's elements").reshape(count, 2)
+        words = self._bracketed("an integer pair vector").split()
+        try:
+            return np.array([[int(v) for v in word.split(b",")] for word in words], dtype=np.int32).reshape(-1, 2)
+        except ValueError:
+            raise self.fail("expected integer pairs a,b in an integer pair vector") from None
+
     def read_matrix(self) -> np.ndarray:
         """A float32 matrix [rows, cols] (double and compressed matrices converted as Kaldi reads them)."""
         if not self.binary:

@@ -85,10 +85,18 @@ class Writer:
             self.raw(np.asarray(headers, "<u2").tobytes())
         return self.raw(np.ascontiguousarray(data).astype("<u2" if token == "CM2" else "u1").tobytes())
 
+    def int_pairs(self, pairs: Iterable[tuple[int, int]]) -> Writer:
+        pairs = np.asarray(list(pairs), dtype="<i4").reshape(-1, 2)
+        if self.binary:
+            return self.raw(b"\x04" + np.int32(len(pairs)).tobytes() + pairs.tobytes())
+        return self.raw("[ " + "".join(f"{a},{b} " for a, b in pairs) + "]\n")
+
     def value(self, value: Any) -> Writer:
-        """A field's value, by its Python type: ints, floats, bools, matrices, vectors, Ints(...)."""
+        """A field's value, by its Python type: ints, floats, bools, matrices, vectors, Ints(...), Pairs(...)."""
         if isinstance(value, Ints):
             return self.int_vector(value.values)
+        if isinstance(value, Pairs):
+            return self.int_pairs(value.values)
         if isinstance(value, (bool, np.bool_)):
             return self.bool(bool(value))
         if isinstance(value, (int, np.integer)):
@@ -119,6 +127,13 @@ class Ints:
 
     def __init__(self, values: Iterable[int]):
         self.values = [int(v) for v in values]
+
+
+class Pairs:
+    """An integer pair vector field (WriteIntegerPairVector)."""
+
+    def __init__(self, values: Iterable[tuple[int, int]]):
+        self.values = [(int(a), int(b)) for a, b in values]
 
 
 class Compressed:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from kaldi_writer import Compressed, Ints, Writer
+from kaldi_writer import Compressed, Ints, Pairs, Writer
 
 # ================================================================ descriptors
 
@@ -280,6 +280,42 @@ class Tdnn(Component):
     def forward(self, rows):
         y = f64(self.w) @ np.concatenate(rows)
         return y + f64(self.b) if self.b.size else y
+
+
+class TimeHeightConvolution(Component):
+    """Time × height convolution: offsets (dt, dh), zero padding in height, and in time at offsets not required."""
+
+    type = "TimeHeightConvolutionComponent"
+
+    def __init__(self, filters_in: int, filters_out: int, height_in: int, height_out: int, subsample: int, offsets, required, weights, bias):
+        self.filters_in, self.filters_out, self.height_in, self.height_out, self.subsample = filters_in, filters_out, height_in, height_out, subsample
+        self.pairs = [tuple(p) for p in offsets]
+        self.offsets = tuple(sorted({dt for dt, _ in self.pairs}))
+        self.required = tuple(required)
+        self.w, self.b = np.asarray(weights, np.float32), np.asarray(bias, np.float32)
+
+    def fields(self):
+        return updatable(
+            ("Model", None), ("ConvolutionModel", None), ("NumFiltersIn", self.filters_in), ("NumFiltersOut", self.filters_out),
+            ("HeightIn", self.height_in), ("HeightOut", self.height_out), ("HeightSubsampleOut", self.subsample),
+            ("Offsets", Pairs(self.pairs)), ("RequiredTimeOffsets", Ints(self.required)), ("/ConvolutionModel", None),
+            ("LinearParams", self.w), ("BiasParams", self.b), ("MaxMemoryMb", 200.0), ("UseNaturalGradient", True),
+            ("NumMinibatchesHistory", 4.0), ("AlphaInOut", (4.0, 4.0)), ("RankInOut", (20, 80)),
+        )  # fmt: skip
+
+    def static_dim(self):
+        return self.height_out * self.filters_out
+
+    def forward(self, rows):
+        images = {dt: row.reshape(self.height_in, self.filters_in) for dt, row in zip(self.offsets, rows)}
+        out = np.zeros((self.height_out, self.filters_out))
+        for h in range(self.height_out):
+            patch = []
+            for dt, dh in self.pairs:
+                source = h * self.subsample + dh
+                patch.append(images[dt][source] if 0 <= source < self.height_in else np.zeros(self.filters_in))
+            out[h] = f64(self.w) @ np.concatenate(patch) + f64(self.b)
+        return out.reshape(-1)
 
 
 class Nonlinear(Component):
@@ -565,8 +601,12 @@ class Nnet3Model:
             v = self.node_value(node[2], t)
             return None if v is None else v[node[3] : node[3] + node[4]]
         component = self.components[node[2]]
+        required = getattr(component, "required", component.offsets)
         rows = [node[3].value(self, t + o) for o in component.offsets]
-        return None if any(r is None for r in rows) else component.forward(rows)
+        if any(r is None for r, o in zip(rows, component.offsets) if o in required):
+            return None
+        dim = node[3].dim(self)
+        return component.forward([np.zeros(dim) if r is None else r for r in rows])
 
     def reference(self, feeds: dict[str, np.ndarray], search: int = 64) -> dict[str, tuple[int, np.ndarray]]:
         """Each output's first computable frame and its frames (float64)."""

@@ -113,8 +113,8 @@ def test_a_gmm_mdl_is_no_nnet(tmp_path) -> None:
 
 def test_unsupported_components_and_descriptors_are_reported_at_once(tmp_path) -> None:
     m = Nnet3Model({"input": 4})
-    m.component("conv1", Unknown("TimeHeightConvolutionComponent", 4), "input")
-    m.component("conv2", Unknown("TimeHeightConvolutionComponent", 4), "conv1")
+    m.component("conv1", Unknown("GruNonlinearityComponent", 4), "input")
+    m.component("conv2", Unknown("GruNonlinearityComponent", 4), "conv1")
     m.component("attention", Unknown("RestrictedAttentionComponent", 4), Raw("Round(conv2, 3)"))
     m.component("lstm", Affine(random(RNG, 4, 8), random(RNG, 4)), Append("attention", Offset("lstm", -3)))
     m.component("switch", Affine(random(RNG, 4, 4), random(RNG, 4)), Raw("Switch(lstm, attention)"))
@@ -124,15 +124,15 @@ def test_unsupported_components_and_descriptors_are_reported_at_once(tmp_path) -
     with pytest.raises(UnsupportedOpsError) as caught:
         convert_kaldi(path)
     assert set(caught.value.unsupported) == {
-        "TimeHeightConvolutionComponent",
+        "GruNonlinearityComponent",
         "RestrictedAttentionComponent",
         "descriptor Round",
         "descriptor Switch",
         "recurrence",
     }
-    assert caught.value.unsupported["TimeHeightConvolutionComponent"] == ["conv1", "conv2"]
+    assert caught.value.unsupported["GruNonlinearityComponent"] == ["conv1", "conv2"]
     assert caught.value.unsupported["recurrence"] == ["lstm reads lstm 3 frames away without IfDefined"]
-    line = assert_clean_failure(irforge("convert", path, "-o", tmp_path / "out"), "unsupported ops", "TimeHeightConvolutionComponent")
+    line = assert_clean_failure(irforge("convert", path, "-o", tmp_path / "out"), "unsupported ops", "GruNonlinearityComponent")
     assert "descriptor Round (nodes: attention)" in line
 
 
