@@ -326,7 +326,12 @@ for tool, xml in (("irforge", ours_xml), ("ov", theirs_xml)):
 config = {"INFERENCE_NUM_THREADS": 2, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
 requests = {}
 for tool, xml in (("irforge", ours_xml), ("ov", theirs_xml)):
-    compiled = core.compile_model(xml.replace("/FP32/", "/FP16/"), "CPU", config)
+    try:
+        compiled = core.compile_model(xml.replace("/FP32/", "/FP16/"), "CPU", config)
+    except RuntimeError as error:  # report the accuracy anyway
+        message = str(error).strip().splitlines()
+        print(json.dumps({"accuracy": accuracy, "latency_error": f"{tool}'s IR does not compile with the default CPU precision: {[l for l in message if 'Check' in l or 'No suitable' in l][:1] or message[-1:]}"}))
+        sys.exit(0)
     request = compiled.create_infer_request()
     inputs = ordered(compiled)
     for _ in range(3):
@@ -594,8 +599,11 @@ def render(cases: list[Case], results: dict[str, dict], large: dict | None, args
             err = f"{a['max_rel']:.1e} / {b['max_rel']:.1e} ({ratio(a['max_rel'] / b['max_rel'] if b['max_rel'] else (1.0 if a['max_rel'] == 0 else None))})"
             cos = f"{a['cosine']:.6f} / {b['cosine']:.6f}"
             top1 = "–" if a["top1"] is None else f"{a['top1']:.3f} / {b['top1']:.3f}"
-            lat = quality["latency_ms"]
-            latency = f"{lat['irforge']:.2f} / {lat['ov']:.2f} ({ratio(quality['latency_ratio'])})"
+            if "latency_error" in quality:
+                latency = f"failed: {quality['latency_error']}"
+            else:
+                lat = quality["latency_ms"]
+                latency = f"{lat['irforge']:.2f} / {lat['ov']:.2f} ({ratio(quality['latency_ratio'])})"
         else:
             err = cos = top1 = latency = f"failed: {(quality or {}).get('error', '')[:80]}"
         nodes = r.get("nodes")
@@ -666,7 +674,7 @@ def done_when(cases: list[Case], results: dict[str, dict], large: dict | None) -
         return a <= 1.1 * b or a < 1e-6
 
     count("FP16 max rel err ≤ 1.1× OpenVINO's", accurate)
-    count("latency on irforge's IR ≤ 1.02× on OpenVINO's", lambda r: bool(r.get("quality")) and "error" not in r["quality"] and r["quality"]["latency_ratio"] <= 1.02)
+    count("latency on irforge's IR ≤ 1.02× on OpenVINO's", lambda r: bool(r.get("quality")) and "latency_ratio" in r["quality"] and r["quality"]["latency_ratio"] <= 1.02)
     failed = [c.name for c in cases if "error" in results.get(c.name, {"error": ""})]
     lines = ["| criterion | models meeting it | misses |", "|---|---|---|", *rows]
     if failed:

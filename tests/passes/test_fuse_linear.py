@@ -119,6 +119,32 @@ def test_pad_folds_into_a_valid_convolution(kind: str) -> None:
     assert (fused.attrs["auto_pad"], fused.attrs["pads_begin"], fused.attrs["pads_end"]) == ("explicit", (0, 0), (1, 1))
 
 
+def _nhwc_padded(begins: list[int], ends: list[int], value: float = 0.0):
+    """An NHWC input padded, then transposed to NCHW for the convolution (Keras ResNet50's conv1_pad)."""
+    from converter.ops.shape import Transpose
+
+    x = parameter("x", ElementType.f32, Shape.of(None, 5, 5, 4))
+    padded = Pad(x.outputs[0], const(np.array(begins)), const(np.array(ends)), const(np.float32(value)), pad_mode="constant")
+    return x, Transpose(padded, const(np.array([0, 3, 1, 2])))
+
+
+def test_pad_before_a_layout_transpose_folds_into_convolution() -> None:
+    x, nchw = _nhwc_padded([0, 3, 1, 0], [0, 2, 3, 0])
+    optimized = run_pass_checked(Graph([x], [_conv(nchw, "Convolution")]), fuse_pad_into_convolution)
+    conv = optimized.outputs[0].producer
+    assert "Pad" not in optimized.op_histogram() and optimized.op_histogram()["Transpose"] == 1
+    assert conv.inputs[0].producer.op.type == "Transpose" and conv.inputs[0].producer.inputs[0] is optimized.inputs[0]
+    assert conv.attrs["pads_begin"] == (4, 2) and conv.attrs["pads_end"] == (3, 4)  # its own 1s plus the Pad's H, W
+
+
+@pytest.mark.parametrize("begins, value, read_twice", [([1, 1, 1, 0], 0.0, False), ([0, 1, 1, 1], 0.0, False), ([0, 1, 1, 0], 1.0, False), ([0, 1, 1, 0], 0.0, True)])
+def test_pad_before_a_transpose_that_pads_more_than_space_stays(begins: list[int], value: float, read_twice: bool) -> None:
+    """Batch or channel padding, a non-zero value, or a Transpose read elsewhere: nothing moves."""
+    x, nchw = _nhwc_padded(begins, [0, 1, 1, 0], value)
+    outputs = [_conv(nchw, "Convolution")] + ([Relu(nchw)] if read_twice else [])
+    assert unchanged(Graph([x], outputs), fuse_pad_into_convolution)
+
+
 @pytest.mark.parametrize("mode, value, begins", [("reflect", 0.0, [0, 0, 1, 1]), ("constant", 1.0, [0, 0, 1, 1]), ("constant", 0.0, [0, 1, 1, 1])])
 def test_pad_that_is_not_zero_spatial_padding_stays(mode: str, value: float, begins: list[int]) -> None:
     x = parameter("x", ElementType.f32, Shape.of(1, 4 - begins[1], 5, 5))
