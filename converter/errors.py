@@ -11,6 +11,10 @@ class InvalidModelError(ConverterError):
     """The file is missing, truncated, malformed or inconsistent."""
 
 
+class NoReferenceError(ConverterError):
+    """The source framework cannot run here (Kaldi): validation compares the IRs with one another instead."""
+
+
 class UnsupportedOpsError(ConverterError):
     """The model uses ops irforge cannot convert. Lists all of them at once."""
 

@@ -14,6 +14,9 @@ the same machine. What the zoo holds:
   manifest, digits_cnn.yaml, says so).
 - `external/`: an ONNX model whose weights are in a separate file (ONNX external data).
 - `ir/`: an OpenVINO IR (`.xml` + `.bin`, written by irforge) as the source model.
+- `kaldi/`: a Kaldi nnet3 TDNN-F acoustic model (`tdnn.mdl`, binary, with its transition model)
+  trained on scikit-learn's digits read as utterances of 8 frames (tests/frontends/kaldi), and
+  held-out frames to validate it on; no Kaldi runs here, so its IRs are compared with each other.
 - `broken/`: a truncated ONNX file, broken on purpose: one bad model never stops the others, so
   `irforge zoo` reports it as an `error` row, finishes every other model, and exits 3.
 """
@@ -98,6 +101,28 @@ def write_ir(folder: Path) -> list[Path]:
     return [Path(xml), Path(weights)]
 
 
+KALDI_MANIFEST = """\
+# Validation of tdnn.mdl: 160 frames of held-out digits (8 frames of 8 features per image).
+data: heldout_frames.npz   # input [160, 8]
+batch_size: 32             # frames per run: each window of 32 frames gives 32 - 4 output frames
+"""
+
+
+def write_kaldi(folder: Path) -> list[Path]:
+    """The tests' TDNN-F trained on digits frames, written as a binary nnet3 .mdl by the tests' Kaldi writer."""
+    sys.path.insert(0, str(ROOT / "tests" / "frontends" / "kaldi"))
+    from kaldi_writer import mdl_bytes
+    from tdnn_training import train
+
+    trained = train(epochs=20)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tdnn.mdl").write_bytes(mdl_bytes(trained.model, binary=True, num_pdfs=10, left=2, right=2))
+    frames = trained.heldout_images[:20].reshape(-1, trained.heldout_images.shape[-1])
+    np.savez(folder / "heldout_frames.npz", input=frames)
+    (folder / "tdnn.yaml").write_text(KALDI_MANIFEST)
+    return [folder / "tdnn.mdl", folder / "heldout_frames.npz", folder / "tdnn.yaml"]
+
+
 def write_broken(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     whole = models.cnn(batch="N").SerializeToString()
@@ -178,6 +203,7 @@ def main() -> None:
     written += write_external(ZOO / "external")
     written += write_ir(ZOO / "ir")
     written += write_broken(ZOO / "broken")
+    written += write_kaldi(ZOO / "kaldi")
     written += write_keras(ZOO / "keras")
     written += write_frozen_graph(ZOO / "tensorflow")
     written += write_saved_model(ZOO / "tensorflow")

@@ -78,14 +78,19 @@ def convert(
 
 def _check_inputs(model: Path, graph, input_shape: list[str] | None, options):
     """The inputs --verify and --fp16-guard feed: what validation would feed the source model."""
+    from converter.errors import NoReferenceError
     from converter.frontends import reference_runner
     from converter.validate.inputs import parse_input_shape
     from converter.validate.manifest import find_manifest
     from converter.validate.ranges import integer_ranges
+    from converter.validate.runners import GraphRunner
     from converter.validate.validation import ValidationOptions, prepare_inputs
 
     shapes = dict(parse_input_shape(text) for text in input_shape or [])
-    reference = reference_runner(model, options)
+    try:
+        reference = reference_runner(model, options)
+    except NoReferenceError:  # no framework to ask (Kaldi): the converted graph says what it accepts
+        reference = GraphRunner(graph)
     inputs = prepare_inputs(reference, str(model), ValidationOptions(input_shapes=shapes), find_manifest(model), integer_ranges(graph))
     return inputs.batches[0]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from converter.errors import InvalidModelError
+from converter.errors import InvalidModelError, NoReferenceError
 from converter.frontends.options import FrontendOptions
 
 SUFFIXES = {
@@ -27,6 +27,8 @@ SUFFIXES = {
     ".raw": "kaldi",
     ".nnet": "kaldi",
 }
+NO_REFERENCE = {"kaldi": "no runnable Kaldi reference (Kaldi does not install with pip)"}
+"""Formats whose framework cannot run here: `reference_runner` raises NoReferenceError for them."""
 SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5, TFLite .tflite, Kaldi .mdl/.raw/.nnet"
 
 
@@ -50,9 +52,12 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
 def reference_runner(path: str | os.PathLike[str], options: FrontendOptions | None = None):
     """The source model run in its own framework: the yardstick validation compares IRs with.
-    `options` are those the model was converted with (the same signature, inputs and outputs)."""
+    `options` are those the model was converted with (the same signature, inputs and outputs).
+    Raises NoReferenceError for a format in NO_REFERENCE."""
     options = options or FrontendOptions()
     kind = detect_format(path)
+    if kind in NO_REFERENCE:
+        raise NoReferenceError(f"{path}: {NO_REFERENCE[kind]}")
     if kind == "onnx":
         from converter.frontends.onnx.reference import OnnxReference
 

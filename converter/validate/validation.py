@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from converter.config import PRECISIONS, PipelineConfig, Tolerance
-from converter.errors import InvalidModelError
+from converter.errors import InvalidModelError, NoReferenceError
 from converter.frontends.options import FrontendOptions
 from converter.validate.data import load_dataset
 from converter.validate.inputs import Feeds, error_gist, find_inputs
@@ -123,7 +123,7 @@ def validate_model(
     convert_seconds: float | None = None,
 ) -> ModelValidation:
     """Validate every variant of `model` on every backend; raises ConverterError on bad input."""
-    from converter.frontends import detect_format, reference_runner, source_bytes
+    from converter.frontends import detect_format, source_bytes
     from converter.serialize.reader import read_ir
     from converter.validate.ranges import integer_ranges
 
@@ -131,8 +131,8 @@ def validate_model(
     manifest = manifest or Manifest()
     model = Path(model)
     name = display_name or model.stem
-    reference = reference_runner(model, options.frontend or manifest.frontend)
     graphs = {variants[0].xml: read_ir(variants[0].xml)} if variants else {}  # each IR is read once
+    reference, no_reference = _reference(model, options.frontend or manifest.frontend, variants, graphs)
     ranges = integer_ranges(graphs[variants[0].xml]) if variants else {}
     inputs = prepare_inputs(reference, str(model), options, manifest, ranges)
     output_names = [spec.name for spec in reference.output_specs()]
@@ -152,6 +152,7 @@ def validate_model(
             "precision": "source",
             "backend": reference.label,
             "status": "reference",
+            **({"message": no_reference} if no_reference else {}),
             "accuracy": source_accuracy,
             "source_bytes": source_bytes(model),
             "ops": getattr(reference, "node_count", None),
@@ -202,7 +203,23 @@ def validate_model(
                 {"model": name, "precision": variant.precision, "backend": backend, **dataclasses.asdict(m)} for m in per_output
             )
     _add_size_ratios(rows)
-    return ModelValidation(rows, output_rows, failures, inputs.origin)
+    return ModelValidation(rows, output_rows, failures, "; ".join(filter(None, [inputs.origin, no_reference])))
+
+
+def _reference(model: Path, frontend: FrontendOptions | None, variants: Sequence[Variant], graphs: dict) -> tuple[Runner, str]:
+    """The source model's runner; for a framework that cannot run here (NoReferenceError), the first
+    IR variant on OpenVINO (else onnxruntime) stands in, and the message says so."""
+    from converter.frontends import reference_runner
+
+    try:
+        return reference_runner(model, frontend), ""
+    except NoReferenceError as error:
+        if not variants:
+            raise
+        backend = "openvino" if openvino_available() else "onnxruntime"
+        stand_in = IrRunner(variants[0].xml, backend, graphs[variants[0].xml])
+        stand_in.label = f"{variants[0].precision}/{backend} (stand-in)"
+        return stand_in, f"{str(error).split(': ', 1)[-1]}: the IRs are compared with {variants[0].precision.upper()} on {backend}"
 
 
 def verdict(

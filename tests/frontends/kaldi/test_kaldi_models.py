@@ -101,3 +101,28 @@ def test_detection_discovery_and_size(trained: Trained, tmp_path) -> None:
         assert detect_format(path) == "kaldi"
         assert source_bytes(path) == len(data)
     assert [p.relative_to(tmp_path).as_posix() for p in find_models(tmp_path)] == sorted(files)
+
+
+def test_validation_without_a_kaldi_reference(trained: Trained, tmp_path) -> None:
+    """No Kaldi runs here: validation compares the IRs with the FP32 one and says so; convert
+    --verify searches inputs on the converted graph."""
+    from cli_support import irforge
+
+    from converter.errors import NoReferenceError
+    from converter.frontends import reference_runner
+
+    model = tmp_path / "final.mdl"
+    model.write_bytes(mdl_bytes(trained.model, True, 10, 2, 2))
+    with pytest.raises(NoReferenceError, match="no runnable Kaldi reference"):
+        reference_runner(model)
+    converted = irforge("convert", model, "-o", tmp_path / "out", "--verify", "--input-shape", "input[24,8]")
+    assert converted.returncode == 0, converted.stderr
+    result = irforge("validate", model, tmp_path / "out", "--input-shape", "input[24,8]")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no runnable Kaldi reference" in " ".join(result.stdout.split())
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "out" / "report.csv", keep_default_na=False)
+    source = frame[frame["precision"] == "source"].iloc[0]
+    assert source["framework"] == "kaldi" and "compared with FP32" in source["message"]
+    assert set(frame.loc[frame["precision"] != "source", "status"]) == {"pass"}
