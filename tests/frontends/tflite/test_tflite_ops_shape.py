@@ -20,11 +20,12 @@ def spec(*shape: int | None, dtype=tf.float32) -> tf.TensorSpec:
     return tf.TensorSpec(shape, dtype)
 
 
-def named(data: bytes, *arrays: np.ndarray) -> dict[str, np.ndarray]:
-    """Feeds for the model's inputs in order (the converter names them serving_default_x:0 or x)."""
+def named(data: bytes, **arrays: np.ndarray) -> dict[str, np.ndarray]:
+    """Feeds by argument name (the converter names an input serving_default_x:0, or x)."""
     model, _ = load_tflite(data)
     graph = model.subgraphs[0]
-    return {graph.tensors[index].name: array for index, array in zip(graph.inputs, arrays)}
+    names = [graph.tensors[index].name for index in graph.inputs]
+    return {next(n for n in names if n in (key, f"serving_default_{key}:0")): array for key, array in arrays.items()}
 
 
 def test_pack_unpack_split_tile_pad_reverse(tmp_path):
@@ -100,7 +101,7 @@ def test_shape_fill_zeros_cast_range_topk_cumsum(tmp_path):
     x = random(2, 4, 6, low=-2, high=2)
     x[0, 0, :3] = 0.25  # top_k ties keep index order
     data = from_function(f, [spec(None, 4, 6)])
-    check(tmp_path, data, feeds=named(data, x), expect_ops=["SHAPE", "FILL", "ZEROS_LIKE", "CAST", "RANGE", "TOPK_V2", "CUMSUM"])
+    check(tmp_path, data, feeds=named(data, x=x), expect_ops=["SHAPE", "FILL", "ZEROS_LIKE", "CAST", "RANGE", "TOPK_V2", "CUMSUM"])
 
 
 def test_space_and_depth(tmp_path):
@@ -181,7 +182,7 @@ def int8_shapes():
 
 def test_int8_shape_ops(tmp_path, int8_shapes):
     """Quantized selections and layouts keep their grid; l2 normalization and reductions within one step."""
-    feeds = named(int8_shapes, np.random.default_rng(0).integers(-128, 128, (1, 4, 4, 8)).astype(np.int8))
+    feeds = named(int8_shapes, x=np.random.default_rng(0).integers(-128, 128, (1, 4, 4, 8)).astype(np.int8))
     expect = ["PACK", "UNPACK", "TILE", "MIRROR_PAD", "REVERSE_V2", "GATHER", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "REDUCE_MIN", "ARG_MAX", "TOPK_V2", "L2_NORMALIZATION"]
     check(tmp_path, int8_shapes, feeds=feeds, quantized=True, expect_ops=expect)
 

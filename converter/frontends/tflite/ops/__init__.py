@@ -18,12 +18,13 @@ from converter.frontends.tflite.ops import (
     quantization,
     reduction,
     resize,
+    rnn,
     shape,
 )
 
 FAMILIES = (
     conv, matmul, activation, elementwise, math, logical, pooling, reduction, normalization, shape, indexing, resize,
-    quantization, misc, control,
+    quantization, misc, rnn, control,
 )  # fmt: skip
 
 
