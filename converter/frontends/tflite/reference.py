@@ -71,6 +71,9 @@ class TFLiteReference:
             for array, detail in zip(arrays, self._inputs):
                 self.interpreter.resize_tensor_input(detail["index"], list(array.shape))
             self.interpreter.allocate_tensors()
+        # Recurrent kernels write their last states into variable tensors: every run starts
+        # from the zeros the IR starts from.
+        self.interpreter.reset_all_variables()
         for array, detail in zip(arrays, self._inputs):
             self.interpreter.set_tensor(detail["index"], array)
         self.interpreter.invoke()

@@ -166,3 +166,45 @@ def test_options_absent_from_math_ops_are_defaults(tmp_path):
                 op.builtinOptionsType, op.builtinOptions = 0, None
 
     check(tmp_path, edit(data, drop), expect_ops=["EXP", "SQUARE"])
+
+
+def test_int8_existing_ops_rechecked(tmp_path):
+    """LOG_SOFTMAX, HARD_SWISH, MAXIMUM / MINIMUM of differently scaled inputs, SQUEEZE, EXPAND_DIMS,
+    REDUCE_PROD, SPLIT, GATHER_ND on int8 tensors (the converter leaves LOG, SQRT, SIN, FLOOR_DIV float
+    between DEQUANTIZE and QUANTIZE), each within one step."""
+
+    def f(x):
+        y = x * 2.0
+        return {
+            "log_softmax": tf.nn.log_softmax(x * 3.0),
+            "hard_swish": y * tf.nn.relu6(y + 3.0) / 6.0,
+            "max": tf.maximum(x, y * 0.3),
+            "min": tf.minimum(x * 0.7, y),
+            "squeeze": tf.squeeze(tf.reshape(x, [2, 1, 16]), 1) + 0.0,
+            "expand": tf.expand_dims(x, 1),
+            "prod": tf.reduce_prod(x * 0.5 + 1.0, 1),
+            "log": tf.math.log(tf.nn.relu(x) + 0.5),
+            "sqrt": tf.sqrt(tf.nn.relu(x)),
+            "split": tf.split(x, 4, axis=1)[2],
+            "gather_nd": tf.gather_nd(x, [[0, 3], [1, 5]]),
+            "floor_div": tf.math.floordiv(x, 0.3),
+            "sin": tf.sin(x),
+            "cast": tf.cast(x, tf.int32),
+        }
+
+    samples = [[random(2, 16, seed=i, low=-2, high=2)] for i in range(32)]
+    data = from_function(f, [spec(2, 16)], representative=samples, integer_io=True)
+    expect = ["LOG_SOFTMAX", "HARD_SWISH", "MAXIMUM", "MINIMUM", "REDUCE_PROD", "SPLIT", "GATHER_ND", "CAST"]
+    check(tmp_path, data, quantized=True, expect_ops=expect)
+
+
+def test_cast_of_a_quantized_tensor_casts_its_integers(tmp_path):
+    samples = [[random(2, 8, seed=i, low=-2, high=2)] for i in range(8)]
+    data = from_function(lambda x: {"cast": tf.cast(x, tf.int32), "y": x * 2.0}, [spec(2, 8)], representative=samples, integer_io=True)
+
+    def raw(model):  # CAST reads the int8 input itself, not its DEQUANTIZE
+        graph = model.subgraphs[0]
+        (cast,) = ops_of(model, "CAST")
+        cast.inputs = [graph.inputs[0]]
+
+    check(tmp_path, edit(data, raw), quantized=True, expect_ops=["CAST"])

@@ -224,3 +224,13 @@ def test_sequence_rnn(tmp_path, activation, time_major):
     shape = [STEPS, BATCH, INPUTS] if time_major else [BATCH, STEPS, INPUTS]
     graph = check(tmp_path, rnn_model(activation, time_major), feeds={"x": random(*shape, low=-2, high=2)})
     assert ("RNNSequence" in op_types(graph)) == (activation in ("TANH", "RELU"))
+
+
+def test_every_reference_run_starts_from_zero_states(tmp_path):
+    """The interpreter keeps an LSTM's last states in its variable tensors; the reference resets them."""
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(lstm_model())
+    reference = TFLiteReference(path)
+    x = random(BATCH, STEPS, INPUTS)
+    first, second = (reference.run({"x": x})[0] for _ in range(2))
+    np.testing.assert_array_equal(first, second)
