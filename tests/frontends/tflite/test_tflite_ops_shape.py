@@ -187,8 +187,8 @@ def test_int8_shape_ops(tmp_path, int8_shapes):
     check(tmp_path, int8_shapes, feeds=feeds, quantized=True, expect_ops=expect)
 
 
-def test_select_ops_written_by_hand(tmp_path):
-    """REDUCE_ANY over float axes-less input: an empty axes list reduces nothing."""
+def test_reduce_any_written_as_reduce_all(tmp_path):
+    """The same operator with the other code (each takes bool input and keep_dims)."""
     data = from_function(lambda x: tf.reduce_any(x > 0, 1), [spec(2, 3)])
 
     def to_all(model):

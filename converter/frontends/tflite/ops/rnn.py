@@ -106,12 +106,13 @@ def _reversed(x: Value, axis: int = 0) -> Value:
 
 
 def _rows(*weights: Value) -> Value:
-    """Weight matrices [n, k] stacked into [Σn, k] (one MatMul for all gates)."""
-    return weights[0] if len(weights) == 1 else Concat(*weights, axis=0)
-
-
-def _vector(*vectors: Value) -> Value:
-    return vectors[0] if len(vectors) == 1 else Concat(*vectors, axis=0)
+    """Weight matrices [n, k] (or vectors [n]) stacked into [Σn, k] (one MatMul for all gates);
+    constants at once, so a Loop body gets them as constants."""
+    if len(weights) == 1:
+        return weights[0]
+    if all(w.const is not None for w in weights):
+        return const(np.concatenate([np.asarray(w.const) for w in weights], axis=0))
+    return Concat(*weights, axis=0)
 
 
 # ---------------------------------------------------------------- the Loop over time
@@ -268,12 +269,8 @@ def _lstm_loop(
         projected = ew.Add(projected, MatMul(aux, _rows(*(getattr(weights, f"aux_{g}") for g in gates)), transpose_a=False, transpose_b=True))
     biases = {g: getattr(weights, f"b_{g}") for g in gates}
     if not weights.layer_norm:
-        projected = ew.Add(projected, _vector(*biases.values()))
-    if diagonal:
-        recurrent = _vector(*(getattr(weights, f"r_{g}") for g in gates))
-    else:
-        recurrent = _rows(*(getattr(weights, f"r_{g}") for g in gates))
-    body_weights: dict[str, Value] = {"recurrent": recurrent}
+        projected = ew.Add(projected, _rows(*biases.values()))
+    body_weights: dict[str, Value] = {"recurrent": _rows(*(getattr(weights, f"r_{g}") for g in gates))}  # [G·n, n], or [G·n] diagonal
     for g in ("i", "f", "o"):
         peephole = getattr(weights, f"p_{g}")
         if peephole is not None:
