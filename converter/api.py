@@ -33,7 +33,7 @@ def load_model(model: str | os.PathLike[str] | onnx.ModelProto, options: Fronten
     from converter.frontends import detect_format
 
     path = Path(model)
-    kind = detect_format(path)
+    kind = detect_format(path, options.framework)
     options.check_applies(kind, os.fspath(path))
     graph = _frontend_graph(path, kind, options)
     if options.input_layout == "nchw":
@@ -64,6 +64,10 @@ def _frontend_graph(path: Path, kind: str, options: FrontendOptions) -> Graph:
         from converter.frontends.tflite import convert_tflite
 
         return convert_tflite(path)
+    if kind == "caffe":
+        from converter.frontends.caffe import convert_caffe
+
+        return convert_caffe(path, options.prototxt, options.caffe_random_weights)
     if kind == "kaldi":
         from converter.frontends.kaldi import convert_kaldi
 

@@ -53,9 +53,19 @@ def find_models(directory: str | os.PathLike[str], exclude: Sequence[Path] = ())
         suffix = path.suffix.lower()
         if suffix in MODEL_SUFFIXES and (suffix != ".xml" or is_ir(path)):
             models.append(path)
+    models = [m for m in models if not _paired_caffe_net(m)]
     if not models:
         raise InvalidModelError(f"{directory}: no models found (looked for {', '.join(MODEL_SUFFIXES)} files in every sub-folder)")
     return models
+
+
+def _paired_caffe_net(path: Path) -> bool:
+    """A Caffe .prototxt with its .caffemodel beside it: the .caffemodel names the model."""
+    if path.suffix.lower() != ".prototxt":
+        return False
+    from converter.frontends.caffe import is_paired_net
+
+    return is_paired_net(path)
 
 
 def is_ir(path: Path) -> bool:
@@ -89,6 +99,13 @@ def model_files(model: Path) -> list[Path]:
         files.add(model.with_suffix(".bin"))
     elif model.suffix.lower() == ".onnx":
         files.update(_onnx_external_files(model))
+    elif model.suffix.lower() in (".caffemodel", ".prototxt"):
+        from converter.frontends.caffe import source_files
+
+        try:
+            files.update(source_files(model))
+        except InvalidModelError:
+            pass  # a model without its net is reported by its conversion
     manifest = manifest_path(model)
     if manifest is not None:
         files.add(manifest)

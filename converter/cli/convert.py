@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 from converter.cli.app import EXIT_BAD_INPUT, check_output_dir, fail, internal_error, split_list, stdout
-from converter.cli.frontend_options import InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
+from converter.cli.frontend_options import CaffeRandomWeights, Framework, InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
 
 
 def convert(
@@ -26,6 +26,8 @@ def convert(
     outputs: Outputs = None,
     input_layout: InputLayout = None,
     keras_trace: KerasTrace = False,
+    framework: Framework = None,
+    caffe_random_weights: CaffeRandomWeights = False,
 ) -> None:
     """Convert MODEL to optimized OpenVINO IR, in FP32 and FP16."""
     from converter import ConverterError
@@ -45,7 +47,7 @@ def convert(
         names = split_list(passes) if passes is not None else list(settings.passes)
         resolve(list(disable_pass or []))  # an unknown name is rejected, as in --passes
         names = [p for p in names if p not in set(disable_pass or [])]
-        options = frontend_options(model, signature, inputs, outputs, input_layout, keras_trace)
+        options = frontend_options(model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights)
         graph = load_model(model, options)
         feeds = _check_inputs(model, graph, input_shape, options) if verify or fp16_guard is not None else None
         graph, report = optimize(graph, names, verify=verify, config=config, inputs=feeds)
@@ -117,19 +119,21 @@ def info(
     outputs: Outputs = None,
     input_layout: InputLayout = None,
     keras_trace: KerasTrace = False,
+    framework: Framework = None,
+    caffe_random_weights: CaffeRandomWeights = False,
 ) -> None:
     """Show MODEL's inputs, outputs, op histogram and unsupported ops."""
     from converter import ConverterError
     from converter.frontends import detect_format
 
     try:
-        kind = detect_format(model)
+        kind = detect_format(model, framework)
         if kind == "ir":
             _info_ir(model)
         elif kind == "onnx":
             _info_onnx(model)
         else:
-            _info_converted(model, kind, frontend_options(model, signature, inputs, outputs, input_layout, keras_trace))
+            _info_converted(model, kind, frontend_options(model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights))
     except ConverterError as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
 

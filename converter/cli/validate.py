@@ -18,7 +18,7 @@ from converter.cli.app import (
     internal_error,
     stdout,
 )
-from converter.cli.frontend_options import InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
+from converter.cli.frontend_options import CaffeRandomWeights, Framework, InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -42,6 +42,8 @@ def validate(
     outputs: Outputs = None,
     input_layout: InputLayout = None,
     keras_trace: KerasTrace = False,
+    framework: Framework = None,
+    caffe_random_weights: CaffeRandomWeights = False,
 ) -> None:
     """Reload every IR in IR_DIR, run it, and compare it with MODEL run in its own framework.
 
@@ -69,7 +71,7 @@ def validate(
             backends=BACKEND_CHOICES[backend],
             metric=metric,
             samples=samples,
-            frontend=frontend_options(model, signature, inputs, outputs, input_layout, keras_trace),
+            frontend=frontend_options(model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights),
         )
         result = validate_model(model, variants, settings, options, find_manifest(model))
         paths = write_reports(to_frame(result.rows), target, title=f"irforge validation: {model.name}")

@@ -26,21 +26,43 @@ SUFFIXES = {
     ".mdl": "kaldi",
     ".raw": "kaldi",
     ".nnet": "kaldi",
+    ".caffemodel": "caffe",
+    ".prototxt": "caffe",
 }
 NO_REFERENCE = {"kaldi": "no runnable Kaldi reference (Kaldi does not install with pip)"}
 """Formats whose framework cannot run here: `reference_runner` raises NoReferenceError for them."""
-SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5, TFLite .tflite, Kaldi .mdl/.raw/.nnet"
+SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5, TFLite .tflite, Kaldi .mdl/.raw/.nnet, Caffe .caffemodel/.prototxt"
+
+FRAMEWORKS = {
+    "onnx": "onnx",
+    "ir": "ir",
+    "tensorflow": "tensorflow",
+    "savedmodel": "savedmodel",
+    "keras": "keras",
+    "tflite": "tflite",
+    "kaldi": "kaldi",
+    "caffe": "caffe",
+}
+"""`--framework NAME` → the frontend that reads the model, whatever its file is called."""
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
+def detect_format(path: str | os.PathLike[str], framework: str | None = None) -> str:
     """The frontend that reads `path`: "onnx", "ir", "tensorflow" (a frozen GraphDef), "savedmodel"
     (a folder with saved_model.pb), "keras", "tflite" or "kaldi" (nnet1 or nnet3, told apart by the
     Kaldi frontend from the file's first tokens).
+    "caffe" is a .caffemodel or its .prototxt (also .prototxt.txt). `framework` (--framework, a
+    key of FRAMEWORKS) overrides what the file name says.
     Raises InvalidModelError saying what is wrong."""
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
+    if path.name.lower().endswith(".prototxt.txt"):
+        kind = "caffe"
     if not path.exists():
         raise InvalidModelError(f"{path}: no such file")
+    if framework is not None:
+        if framework not in FRAMEWORKS:
+            raise InvalidModelError(f"--framework {framework}: one of {', '.join(FRAMEWORKS)}")
+        return FRAMEWORKS[framework]
     if path.is_dir():
         if (path / "saved_model.pb").is_file():
             return "savedmodel"
@@ -55,7 +77,7 @@ def reference_runner(path: str | os.PathLike[str], options: FrontendOptions | No
     `options` are those the model was converted with (the same signature, inputs and outputs).
     Raises NoReferenceError for a format in NO_REFERENCE."""
     options = options or FrontendOptions()
-    kind = detect_format(path)
+    kind = detect_format(path, options.framework)
     if kind in NO_REFERENCE:
         raise NoReferenceError(f"{path}: {NO_REFERENCE[kind]}")
     if kind == "onnx":
@@ -78,17 +100,25 @@ def reference_runner(path: str | os.PathLike[str], options: FrontendOptions | No
         from converter.frontends.tflite.reference import TFLiteReference
 
         return TFLiteReference(path)
+    if kind == "caffe":
+        from converter.frontends.caffe.reference import CaffeReference
+
+        return CaffeReference(path, options.prototxt, options.caffe_random_weights)
     from converter.validate.runners import IrRunner, openvino_available
 
     return IrRunner(path, "openvino" if openvino_available() else "onnxruntime")
 
 
-def source_bytes(path: str | os.PathLike[str]) -> int:
+def source_bytes(path: str | os.PathLike[str], framework: str | None = None) -> int:
     """Bytes of everything the model is made of (external data and folders included)."""
     path = Path(path)
     if path.is_dir():
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    kind = detect_format(path)
+    kind = detect_format(path, framework)
+    if kind == "caffe":
+        from converter.frontends.caffe import source_files
+
+        return sum(f.stat().st_size for f in source_files(path))
     if kind == "onnx":
         from converter.frontends.onnx.reference import source_bytes as onnx_bytes
 

@@ -31,6 +31,12 @@ class FrontendOptions:
     """`nchw`: the application feeds 4-D/5-D image inputs channels-first, not as the TF model's NHWC."""
     keras_trace: bool = False
     """Keras: load the file with Keras (TensorFlow installed), trace it to a TF graph, convert that."""
+    framework: str | None = None
+    """The frontend to read the model with (a key of frontends.FRAMEWORKS), whatever the file is called."""
+    prototxt: str | None = None
+    """Caffe: the net (.prototxt) of a .caffemodel, relative to it (default: found beside it)."""
+    caffe_random_weights: bool = False
+    """Caffe: convert a .prototxt without weights, with random ones (for tests)."""
 
     def __post_init__(self) -> None:
         if self.input_layout is not None and self.input_layout.lower() not in INPUT_LAYOUTS:
@@ -49,7 +55,8 @@ class FrontendOptions:
             "tensorflow": {"--input", "--output", "--input-layout"},
             "keras": {"--keras-trace", "--input-layout"},
             "tflite": {"--input-layout"},
-        }.get(kind, set())
+            "caffe": {"--prototxt", "--caffe-random-weights"},
+        }.get(kind, set()) | {"--framework"}
         spelled = {"--inputs": "--input", "--outputs": "--output"}
         wrong = [spelled.get(name, name) for name in self.given() if spelled.get(name, name) not in allowed]
         if wrong:
@@ -69,9 +76,9 @@ def options_from_mapping(data: Any, source: str) -> FrontendOptions:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InvalidModelError(f"{source}: frontend.{key} is a list of node names")
             values[key] = tuple(value)
-        elif key == "keras_trace":
+        elif key in ("keras_trace", "caffe_random_weights"):
             if not isinstance(value, bool):
-                raise InvalidModelError(f"{source}: frontend.keras_trace is true or false")
+                raise InvalidModelError(f"{source}: frontend.{key} is true or false")
             values[key] = value
         else:
             if not isinstance(value, str):

@@ -144,7 +144,8 @@ def validate_model(
     if metric == "accuracy" and inputs.labels is None:
         raise InvalidModelError(f"{model}: metric 'accuracy' needs labels in the data (an array named {manifest.labels!r})")
 
-    base = {"model": name, "framework": detect_format(model), "metric": metric, "samples": inputs.samples}
+    framework = (options.frontend or manifest.frontend).framework
+    base = {"model": name, "framework": detect_format(model, framework), "metric": metric, "samples": inputs.samples}
     source_accuracy = _accuracy(expected, classifier, inputs.labels)
     rows = [
         {
@@ -154,7 +155,7 @@ def validate_model(
             "status": "reference",
             **({"message": no_reference} if no_reference else {}),
             "accuracy": source_accuracy,
-            "source_bytes": source_bytes(model),
+            "source_bytes": source_bytes(model, framework),
             "ops": getattr(reference, "node_count", None),
             "latency_ms": median_latency_ms(reference, inputs.batches[0], options.latency_repeats),
         }
