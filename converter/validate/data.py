@@ -38,7 +38,19 @@ def load_dataset(
 ) -> Dataset:
     """Batches of real inputs for the model whose inputs are `specs`; InvalidModelError names what does not fit."""
     path = Path(path)
-    arrays = _read_npz(path)
+    return dataset_from_arrays(path, _read_npz(path), specs, labels_key, batch_size, limit)
+
+
+def dataset_from_arrays(
+    path: Path,
+    arrays: dict[str, np.ndarray],
+    specs: Sequence[TensorSpec],
+    labels_key: str = LABELS,
+    batch_size: int = 32,
+    limit: int | None = None,
+) -> Dataset:
+    """`load_dataset` on arrays already read (`path` names them in errors)."""
+    arrays = dict(arrays)
     labels = arrays.pop(labels_key, None)
     names = [spec.name for spec in specs]
     missing = [name for name in names if name not in arrays]
