@@ -251,6 +251,11 @@ def convert_net(
             written.append(blob)
     ctx.layer = None
     outputs = [ctx.blobs[blob] for blob in written if blob in unread and ctx.blobs[blob].producer.op.type != "Parameter"]
+    for blob in written:
+        value = ctx.blobs[blob]
+        if blob in unread and blob in value.names:  # an output is known by its blob's name first
+            value.names.remove(blob)
+            value.names.insert(0, blob)
     if not outputs:
         raise InvalidModelError(f"{source}: the net computes nothing (no layer writes a blob that no other reads)")
     return Graph(ctx.parameters, outputs, name), ctx.generated

@@ -107,9 +107,12 @@ class CaffeReference:
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         for spec in self._inputs:
             self.net.setInput(np.ascontiguousarray(feeds[spec.name], dtype=np.float32), spec.name)
-        outputs = self.net.forward([name.split(":")[0] for name in self._layer_of_output])
+        layers = list(dict.fromkeys(name.split(":")[0] for name in self._layer_of_output))
+        retrieved = dict(zip(layers, self.net.forwardAndRetrieve(layers)))
         results = []
-        for spec, array in zip(self._outputs, outputs):
+        for spec, name in zip(self._outputs, self._layer_of_output):
+            layer, _, index = name.partition(":")
+            array = retrieved[layer][int(index or 0)]
             array = np.array(array, dtype=np.float32)
             if spec.name in self._detections:
                 array = _mark_end(array)

@@ -8,10 +8,13 @@ AvgPool with exclude-pad false does.
 
 from __future__ import annotations
 
-from converter.frontends.caffe.layers.common import dims_of, reshaped
+import numpy as np
+
+from converter.frontends.caffe.layers.common import dims_of, f32, reshaped
 from converter.frontends.caffe.net import CaffeContext, Handler, Unsupported
 from converter.ir.graph import Value
 from converter.ops import detection
+from converter.ops.elementwise import Multiply
 from converter.ops.pooling import AvgPool14, MaxPool14
 
 
@@ -62,7 +65,20 @@ def Pooling(
     attrs = dict(strides=strides, pads_begin=pads, pads_end=pads, kernel=kernel, rounding_type="ceil_torch" if round_mode == "CEIL" else "floor")
     if pool == "MAX":
         return MaxPool14.node(x, dilations=[1, 1], **attrs).outputs[0]
-    return AvgPool14(x, **{"exclude-pad": False}, **attrs)
+    y = AvgPool14(x, **{"exclude-pad": False}, **attrs)
+    # OpenVINO divides a last window reaching past the end padding by the whole kernel, Caffe
+    # by the part inside the padded input: the ratio, where they differ, as a constant.
+    counts = [_window_sizes(size, k, p, s, n) for size, k, p, s, n in zip((height, width), kernel, pads, strides, y.shape.dims[2:])]  # type: ignore[arg-type]
+    area = kernel[0] * kernel[1]  # type: ignore[operator]
+    divisor = np.outer(counts[0], counts[1])
+    if (divisor == area).all():
+        return y
+    return Multiply(y, f32((area / divisor).astype(np.float32)))
+
+
+def _window_sizes(size: int, kernel: int, pad: int, stride: int, count: int) -> np.ndarray:
+    starts = np.arange(count) * stride - pad
+    return np.minimum(starts + kernel, size + pad) - starts
 
 
 def ROIPooling(ctx: CaffeContext, x: Value, rois: Value, *, pooled_h: int = 0, pooled_w: int = 0, spatial_scale: float = 1.0) -> Value:
