@@ -76,9 +76,18 @@ def model_files(path: str | os.PathLike[str], prototxt: str | None = None) -> tu
     path = Path(path)
     if not path.is_file():
         raise InvalidModelError(f"{path}: no such file")
-    if path.name.lower().endswith(WEIGHTS_SUFFIX):
+    if path.name.lower().endswith(WEIGHTS_SUFFIX) or (not path.name.lower().endswith(PROTOTXT_SUFFIXES) and not _is_text(path)):
         return find_prototxt(path, prototxt), path
     return path, find_weights(path)
+
+
+def _is_text(path: Path) -> bool:
+    """A file named otherwise (--framework caffe): a net is text, weights are binary."""
+    try:
+        path.read_bytes()[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def source_files(path: str | os.PathLike[str], prototxt: str | None = None) -> list[Path]:
