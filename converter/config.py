@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 # Package data of the top-level `configs` package (repo: configs/default.yaml), so it is found the
 # same way in the checkout, an editable install and a wheel; never relative to this file.
 DEFAULT_CONFIG: Traversable = files("configs") / "default.yaml"
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")  # int8 only with calibration data (converter/quantize)
+DEFAULT_PRECISIONS = ("fp32", "fp16")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ TOLERANCE_KEYS = tuple(f.name for f in fields(Tolerance))
 @dataclass(frozen=True)
 class PipelineConfig:
     passes: tuple[str, ...]
-    precisions: tuple[str, ...] = PRECISIONS
+    precisions: tuple[str, ...] = DEFAULT_PRECISIONS
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
 
     def tolerance(self, key: str) -> Tolerance:
@@ -62,7 +63,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PipelineConfig:
     unknown = [p for p in passes if p not in PASSES]
     if unknown:
         raise InvalidModelError(f"{source}: unknown pass(es) {unknown}; known: {', '.join(sorted(PASSES))}")
-    precisions = tuple(data.get("precisions", PRECISIONS))
+    precisions = tuple(data.get("precisions", DEFAULT_PRECISIONS))
     if set(precisions) - set(PRECISIONS):
         raise InvalidModelError(f"{source}: precisions must be among {PRECISIONS}, got {list(precisions)}")
     tolerances = {key: _tolerance(source, key, value) for key, value in (data.get("tolerances") or {}).items()}

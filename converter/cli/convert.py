@@ -12,9 +12,9 @@ from converter.cli.frontend_options import CaffeRandomWeights, Framework, InputL
 
 def convert(
     model: Annotated[Path, typer.Argument(help="The model: .onnx, a SavedModel folder, .pb/.pbtxt, .keras/.h5, or an IR .xml to re-optimize.")],
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="IRs go to OUTDIR/FP32/NAME.xml, OUTDIR/FP16/NAME.xml.")] = Path("."),
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="IRs go to OUTDIR/FP32/NAME.xml, OUTDIR/FP16/NAME.xml, OUTDIR/INT8/NAME.xml.")] = Path("."),
     name: Annotated[Optional[str], typer.Option("--name", help="Base name of the IR files (default: the model's file name).")] = None,
-    precision: Annotated[Optional[str], typer.Option("--precision", help="Comma-separated: fp32, fp16 (default: the config's, both).")] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision", help="Comma-separated: fp32, fp16, int8 (default: the config's, fp32 and fp16; int8 needs --calibration).")] = None,
     passes: Annotated[Optional[str], typer.Option("--passes", help="Comma-separated pass list replacing the configured pipeline ('' for none).")] = None,
     disable_pass: Annotated[Optional[list[str]], typer.Option("--disable-pass", help="Skip this pass (repeatable).")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Check the graph after every pass, structurally and numerically.")] = False,
@@ -28,8 +28,13 @@ def convert(
     keras_trace: KerasTrace = False,
     framework: Framework = None,
     caffe_random_weights: CaffeRandomWeights = False,
+    calibration: Annotated[Optional[Path], typer.Option("--calibration", help="INT8 calibration data: an .npz with one array per model input, samples first (default: the manifest's calibration:).")] = None,
+    calibration_size: Annotated[Optional[int], typer.Option("--calibration-size", help="Calibrate on at most N samples (default 300).")] = None,
+    calibration_method: Annotated[str, typer.Option("--calibration-method", help="Activation ranges: minmax, percentile or entropy.")] = "minmax",
+    max_accuracy_drop: Annotated[Optional[float], typer.Option("--max-accuracy-drop", help="INT8: revert the costliest layers to float until the drop on --data is within D (0.01: one point).")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Validation data for --max-accuracy-drop: an .npz as irforge validate --data takes.")] = None,
 ) -> None:
-    """Convert MODEL to optimized OpenVINO IR, in FP32 and FP16."""
+    """Convert MODEL to optimized OpenVINO IR, in FP32 and FP16 (and INT8 with calibration data)."""
     from converter import ConverterError
     from converter.api import load_model, optimize
     from converter.config import PRECISIONS, load_config
@@ -47,18 +52,29 @@ def convert(
         names = split_list(passes) if passes is not None else list(settings.passes)
         resolve(list(disable_pass or []))  # an unknown name is rejected, as in --passes
         names = [p for p in names if p not in set(disable_pass or [])]
+        if "int8" not in precisions and (calibration is not None or max_accuracy_drop is not None):
+            raise fail("--calibration and --max-accuracy-drop apply to int8: add it to --precision", EXIT_BAD_INPUT)
+        if "int8" in precisions:
+            _check_int8_options(model, calibration, calibration_size, calibration_method)
         options = frontend_options(model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights)
         graph = load_model(model, options)
         feeds = _check_inputs(model, graph, input_shape, options) if verify or fp16_guard is not None else None
         graph, report = optimize(graph, names, verify=verify, config=config, inputs=feeds)
         serialized = {}
-        guard_report = None
+        guard_report = quantize_report = None
         for variant in precisions:
             variant_graph = graph
             if variant == "fp16" and fp16_guard is not None:
                 variant_graph, guard_report = compress_fp16_guarded(graph.copy(), feeds, rtol=fp16_guard)
             elif variant == "fp16":
                 variant_graph = compress_fp16(graph.copy())
+            elif variant == "int8":
+                from converter.quantize.pipeline import quantize_model
+                from converter.validate.manifest import find_manifest
+
+                variant_graph, quantize_report = quantize_model(
+                    graph, find_manifest(model), calibration, calibration_size, calibration_method, max_accuracy_drop, data
+                )
             serialized[variant] = serialize_streaming(variant_graph)
     except ConverterError as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
@@ -73,9 +89,26 @@ def convert(
     if guard_report is not None:
         kept = ", ".join(f"{name} ({effect:.1e})" for name, effect in guard_report.kept_f32.items()) or "none"
         stdout.print(f"FP16 guard: kept in f32: {kept}; outputs move by {guard_report.final_max_relative:.1e} relative", highlight=False)
+    if quantize_report is not None:
+        stdout.print(quantize_report.summary(), highlight=False, soft_wrap=True)
     for variant, (xml, weights) in serialized.items():
         xml_path, bin_path = write_serialized(xml, weights, output_dir / variant.upper() / f"{base}.xml")
         typer.echo(f"{variant.upper()}: wrote {xml_path} ({weights.size:,} bytes of weights)")  # plain: no rich to import
+
+
+def _check_int8_options(model: Path, calibration: Path | None, size: int | None, method: str) -> None:
+    """Bad INT8 options fail before anything is converted."""
+    from converter.errors import InvalidModelError
+    from converter.quantize import METHODS
+    from converter.quantize.pipeline import NEEDS_CALIBRATION
+    from converter.validate.manifest import find_manifest
+
+    if method not in METHODS:
+        raise InvalidModelError(f"--calibration-method takes {', '.join(METHODS)}, got {method!r}")
+    if size is not None and size <= 0:
+        raise InvalidModelError(f"--calibration-size must be positive, got {size}")
+    if calibration is None and find_manifest(model).calibration is None:
+        raise InvalidModelError(NEEDS_CALIBRATION)
 
 
 def _check_inputs(model: Path, graph, input_shape: list[str] | None, options):

@@ -12,6 +12,9 @@ folder without a NAME.yaml). Every key is optional; see docs/validation.md:
     batch_size: 32                     # samples per run when the batch dim is dynamic
     tolerances: {fp16: {accuracy_drop: 0.02}}   # override configs/default.yaml per precision
     frontend: {signature: classify, input_layout: nchw}   # how to read the model (converter/frontends/options.py)
+    calibration: calibration.npz       # INT8 calibration data (as data:), or a directory of images:
+    calibration: {images: photos/, size: [224, 224], mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5],
+                  layout: nchw, samples: 300}
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from converter.frontends.options import FrontendOptions, options_from_mapping
 
 METRICS = ("max_rel", "accuracy", "top1", "top5", "cosine")
 FOLDER_MANIFEST = "irforge.yaml"
-_KEYS = {"inputs", "data", "labels", "metric", "output", "samples", "batch_size", "tolerances", "frontend"}
+_KEYS = {"inputs", "data", "labels", "metric", "output", "samples", "batch_size", "tolerances", "frontend", "calibration"}
+_IMAGE_KEYS = {"images", "size", "mean", "std", "layout", "input", "samples"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Manifest:
     batch_size: int = 32
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
     frontend: FrontendOptions = field(default_factory=FrontendOptions)
+    calibration: Path | Any = None  # an .npz, or a quantize.calibration.ImageCalibration
+    calibration_samples: int | None = None
 
 
 def manifest_path(model: str | os.PathLike[str]) -> Path | None:
@@ -84,7 +90,42 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         batch_size=_positive(path, "batch_size", data.get("batch_size")) or 32,
         tolerances=_tolerances(path, data.get("tolerances") or {}),
         frontend=options_from_mapping(data.get("frontend") or {}, f"{path}"),
+        **_calibration(path, data.get("calibration")),
     )
+
+
+def _calibration(path: Path, value: Any) -> dict[str, Any]:
+    """calibration: FILE.npz, or {images: DIR, size: [h, w], mean, std, layout, input, samples}."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"calibration": path.parent / value}
+    usage = "calibration is an .npz path or {images: DIR, size: [h, w], mean: [r, g, b], std: [r, g, b], layout: nchw|nhwc}"
+    if not isinstance(value, dict) or "images" not in value or "size" not in value or set(value) - _IMAGE_KEYS:
+        raise InvalidModelError(f"{path}: {usage}")
+    from converter.quantize.calibration import ImageCalibration
+
+    def numbers(key: str, default: tuple[float, ...], count: int) -> tuple[float, ...]:
+        given = value.get(key, default)
+        if not isinstance(given, list | tuple) or len(given) != count or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in given):
+            raise InvalidModelError(f"{path}: calibration.{key} takes {count} numbers; {usage}")
+        return tuple(float(v) for v in given)
+
+    size = numbers("size", (), 2)
+    if any(v <= 0 or v != int(v) for v in size):
+        raise InvalidModelError(f"{path}: calibration.size takes [height, width] in pixels")
+    std = numbers("std", (1.0, 1.0, 1.0), 3)
+    if any(v == 0 for v in std):
+        raise InvalidModelError(f"{path}: calibration.std must not be 0")
+    images = ImageCalibration(
+        path.parent / str(value["images"]),
+        (int(size[0]), int(size[1])),
+        numbers("mean", (0.0, 0.0, 0.0), 3),
+        std,
+        str(value.get("layout", "nchw")),
+        value.get("input"),
+    )
+    return {"calibration": images, "calibration_samples": _positive(path, "calibration.samples", value.get("samples"))}
 
 
 def _shapes(path: Path, inputs: Any) -> dict[str, tuple[int, ...]]:

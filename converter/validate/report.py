@@ -53,7 +53,7 @@ COLUMNS: dict[str, str] = {
     "latency_ms": "float64",
 }
 REQUIRED_COLUMNS = ("model", "precision", "backend", "status")
-PRECISION_ORDER = ("source", "fp32", "fp16")
+PRECISION_ORDER = ("source", "fp32", "fp16", "int8")
 FAILED_STATUSES = ("fail", "error")
 FILE_NAMES = {"csv": "report.csv", "parquet": "report.parquet", "md": "report.md", "html": "report.html"}
 CHANGES_FILE_NAME = "changes.csv"

@@ -64,12 +64,12 @@ def test_absolute_data_path_is_kept(tmp_path):
 
 def test_unknown_key(tmp_path):
     assert error_of(tmp_path, "metric: cosine\nthreshold: 0.1\n") == (
-        "unknown manifest key(s) threshold; known: batch_size, data, frontend, inputs, labels, metric, output, samples, tolerances"
+        "unknown manifest key(s) threshold; known: batch_size, calibration, data, frontend, inputs, labels, metric, output, samples, tolerances"
     )
 
 
 def test_not_a_mapping(tmp_path):
-    assert error_of(tmp_path, "- metric\n- accuracy\n").startswith("a manifest is a mapping of batch_size, data,")
+    assert error_of(tmp_path, "- metric\n- accuracy\n").startswith("a manifest is a mapping of batch_size, calibration, data,")
 
 
 def test_malformed_yaml(tmp_path):

@@ -102,14 +102,14 @@ def test_find_variants_by_name(tmp_path):
     assert str(error.value) == f"{tmp_path / 'FP32'}: holds several IRs (resnet.xml, yolo.xml); name one with --name"
     with pytest.raises(InvalidModelError) as error:
         find_variants(tmp_path, "bert")
-    assert str(error.value) == f"{tmp_path}: no IR found (FP32/bert.xml or FP16/bert.xml)"
+    assert str(error.value) == f"{tmp_path}: no IR found (FP32/bert.xml or FP16/bert.xml or INT8/bert.xml)"
 
 
 def test_find_variants_empty_or_missing_dir(tmp_path):
     (tmp_path / "FP32").mkdir()
     with pytest.raises(InvalidModelError) as error:
         find_variants(tmp_path)
-    assert str(error.value) == f"{tmp_path}: no IR found (FP32/*.xml or FP16/*.xml)"
+    assert str(error.value) == f"{tmp_path}: no IR found (FP32/*.xml or FP16/*.xml or INT8/*.xml)"
     with pytest.raises(InvalidModelError) as error:
         find_variants(tmp_path / "out")
     assert str(error.value) == f"{tmp_path / 'out'}: no such IR directory (give the -o folder of irforge convert)"
