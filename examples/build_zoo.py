@@ -17,6 +17,9 @@ the same machine. What the zoo holds:
 - `kaldi/`: a Kaldi nnet3 TDNN-F acoustic model (`tdnn.mdl`, binary, with its transition model)
   trained on scikit-learn's digits read as utterances of 8 frames (tests/frontends/kaldi), and
   held-out frames to validate it on; no Kaldi runs here, so its IRs are compared with each other.
+- `caffe/`: a small Caffe classifier (`classifier.prototxt` + `classifier.caffemodel`: convolutions,
+  BatchNorm + Scale, in-place ReLU, ceil-rounded pooling, InnerProduct, Softmax) with seeded random
+  weights, written by the tests' Caffe helpers (tests/frontends/caffe); OpenCV validates it.
 - `broken/`: a truncated ONNX file, broken on purpose: one bad model never stops the others, so
   `irforge zoo` reports it as an `error` row, finishes every other model, and exits 3.
 """
@@ -123,6 +126,30 @@ def write_kaldi(folder: Path) -> list[Path]:
     return [folder / "tdnn.mdl", folder / "heldout_frames.npz", folder / "tdnn.yaml"]
 
 
+CAFFE_NET = """name: "classifier"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 16 dim: 16 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 8 kernel_size: 3 pad: 1 } }
+layer { name: "bn1" type: "BatchNorm" bottom: "conv1" top: "conv1" batch_norm_param { use_global_stats: true } }
+layer { name: "scale1" type: "Scale" bottom: "conv1" top: "conv1" scale_param { bias_term: true } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
+layer { name: "conv2" type: "Convolution" bottom: "pool1" top: "conv2" convolution_param { num_output: 8 kernel_size: 3 group: 8 } }
+layer { name: "relu2" type: "ReLU" bottom: "conv2" top: "conv2" }
+layer { name: "pool2" type: "Pooling" bottom: "conv2" top: "pool2" pooling_param { pool: AVE global_pooling: true } }
+layer { name: "fc" type: "InnerProduct" bottom: "pool2" top: "fc" inner_product_param { num_output: 5 } }
+layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
+"""
+
+
+def write_caffe(folder: Path) -> list[Path]:
+    """A small Caffe classifier, its caffemodel holding seeded random weights (the tests' Caffe helpers)."""
+    sys.path.insert(0, str(ROOT / "tests" / "frontends" / "caffe"))
+    from caffe_support import write_net
+
+    model = write_net(folder, CAFFE_NET, name="classifier")
+    return [model.with_suffix(".prototxt"), model]
+
+
 def write_broken(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     whole = models.cnn(batch="N").SerializeToString()
@@ -204,6 +231,7 @@ def main() -> None:
     written += write_ir(ZOO / "ir")
     written += write_broken(ZOO / "broken")
     written += write_kaldi(ZOO / "kaldi")
+    written += write_caffe(ZOO / "caffe")
     written += write_keras(ZOO / "keras")
     written += write_frozen_graph(ZOO / "tensorflow")
     written += write_saved_model(ZOO / "tensorflow")

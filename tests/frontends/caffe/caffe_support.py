@@ -43,6 +43,7 @@ def write_net(folder: Path, prototxt: str, name: str = "net", v1: bool = False, 
     folder.mkdir(parents=True, exist_ok=True)
     net = folder / f"{name}.prototxt"
     net.write_text(prototxt)
+    (folder / f"{name}.caffemodel").unlink(missing_ok=True)  # else the net would read its old weights
     _, blobs = convert_caffe_with_weights(net, random_weights=True)
     model = folder / f"{name}.caffemodel"
     parsed = load_net(net)
