@@ -110,11 +110,16 @@ def model_files(model: Path) -> list[Path]:
     if manifest is not None:
         files.add(manifest)
         try:
-            data = find_manifest(model).data
+            found = find_manifest(model)
+            data, calibration = found.data, found.calibration
         except InvalidModelError:
-            data = None  # a broken manifest is reported by validation; its bytes still count
+            data = calibration = None  # a broken manifest is reported by validation; its bytes still count
         if data is not None:
             files.add(data)
+        if isinstance(calibration, Path):
+            files.add(calibration)
+        elif calibration is not None:  # a directory of images
+            files.update(p for p in calibration.images.rglob("*") if p.is_file())
     return sorted(f for f in files if f.is_file())
 
 
@@ -184,11 +189,19 @@ def convert_variants(model: Path, output_dir: Path, key: str, settings, precisio
 
     from converter.validate.manifest import find_manifest
 
-    graph, _ = optimize(load_model(model, find_manifest(model).frontend), list(settings.passes))
+    manifest = find_manifest(model)
+    graph, _ = optimize(load_model(model, manifest.frontend), list(settings.passes))
     staging = output_dir / STAGING / f"{key.replace('/', '__')}.{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
+    # INT8 for the models whose manifest names calibration data (and only those, even when asked for)
+    precisions = [p for p in precisions if p != "int8"] + (["int8"] if manifest.calibration is not None else [])
     for precision in precisions:
-        variant_graph = compress_fp16(graph.copy()) if precision == "fp16" else graph
+        if precision == "int8":
+            from converter.quantize.pipeline import quantize_model
+
+            variant_graph, _ = quantize_model(graph, manifest)
+        else:
+            variant_graph = compress_fp16(graph.copy()) if precision == "fp16" else graph
         write_ir(variant_graph, staging / precision.upper() / f"{model.stem}.xml")
     final = output_dir / key
     _swap_in(staging, final, output_dir / TRASH / staging.name)

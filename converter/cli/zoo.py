@@ -32,7 +32,7 @@ def zoo(
     directory: Annotated[Optional[Path], typer.Argument(help="A directory of models, searched recursively (default: the bundled example zoo).")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="IRs in OUT/<model path>/<PRECISION>/; reports in OUT/reports/<run>/ and OUT/reports/latest/.")] = Path("out"),
     runner: Annotated[str, typer.Option("--runner", help="threads (default), dask (a local cluster of 2 worker processes) or dask://HOST:PORT.")] = "threads",
-    precision: Annotated[Optional[str], typer.Option("--precision", help="Comma-separated: fp32, fp16 (default: the config's, both).")] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision", help="Comma-separated: fp32, fp16 (default: the config's, both); models whose manifest names calibration data get int8 too.")] = None,
     backend: Annotated[str, typer.Option("--backend", help="IR backends: onnxruntime, openvino or both.")] = "both",
     force: Annotated[bool, typer.Option("--force", help="Convert every model again, even unchanged ones.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds one model's conversion, or its validation, may take before it is killed.")] = 600.0,
