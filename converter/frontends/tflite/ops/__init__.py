@@ -7,6 +7,7 @@ from converter.frontends.tflite.ops import (
     activation,
     control,
     conv,
+    custom,
     elementwise,
     indexing,
     logical,
@@ -24,7 +25,7 @@ from converter.frontends.tflite.ops import (
 
 FAMILIES = (
     conv, matmul, activation, elementwise, math, logical, pooling, reduction, normalization, shape, indexing, resize,
-    quantization, misc, rnn, control,
+    quantization, misc, rnn, control, custom,
 )  # fmt: skip
 
 
