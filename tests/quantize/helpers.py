@@ -19,9 +19,9 @@ def conv_net(seed: int = 0) -> onnx.ModelProto:
     """x [N, 3, 8, 8] → Conv + Relu → Conv → Add(x-branch) … → Flatten → Gemm: "y" [N, 5]."""
     b = OnnxBuilder(seed)
     conv1 = b.op("Relu", [b.op("Conv", ["x", b.weight(4, 3, 3, 3), b.init(np.full(4, 0.1, np.float32))], pads=[1, 1, 1, 1])])
-    conv2 = b.op("Conv", [conv1, b.weight(4, 4, 3, 3), b.init(np.zeros(4, np.float32))], pads=[1, 1, 1, 1])
+    conv2 = b.op("Conv", [conv1, b.weight(4, 4, 3, 3), b.init(np.linspace(-0.2, 0.2, 4, dtype=np.float32))], pads=[1, 1, 1, 1])
     flat = b.op("Flatten", [conv2], axis=1)
-    y = b.op("Gemm", [flat, b.weight(5, 256), b.init(np.zeros(5, np.float32))], transB=1)
+    y = b.op("Gemm", [flat, b.weight(5, 256), b.init(np.full(5, 0.05, np.float32))], transB=1)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])
     return b.model([x], [(y, "y")])
 
