@@ -21,7 +21,7 @@ from converter.errors import InvalidModelError
 from converter.ir.graph import Graph
 from converter.quantize.calibration import Calibration, ImageCalibration, load_calibration
 from converter.quantize.estimators import ESTIMATORS, METHODS
-from converter.quantize.placement import Layer, Plan, apply, fake_quantize_limits, find_layers
+from converter.quantize.placement import Plan, apply, compress_embeddings, fake_quantize_limits, find_embeddings, find_layers
 
 __all__ = [
     "Calibration", "ImageCalibration", "METHODS", "QuantizeOptions", "QuantizeReport", "Validation",
@@ -62,12 +62,14 @@ class QuantizeReport:
     costs: dict[str, float] = field(default_factory=dict)  # layer → relative MSE it adds alone
     smoothed: int = 0
     bias_corrected: int = 0
+    embeddings: int = 0  # embedding tables stored as int8 rows
     search: object | None = None  # policy.DropSearch with --max-accuracy-drop
     seconds: float = 0.0
 
     def summary(self) -> str:
         text = (f"INT8: {len(self.quantized)} of {self.layers} layers quantized ({self.method}, {self.samples} calibration samples; "
-                f"{self.smoothed} smoothed, {self.bias_corrected} bias-corrected)")
+                f"{self.smoothed} smoothed, {self.bias_corrected} bias-corrected"
+                + (f"; {self.embeddings} embedding table{'s' * (self.embeddings != 1)} int8" if self.embeddings else "") + ")")
         if self.kept_float:
             text += "; kept float: " + ", ".join(f"{name} ({why})" for name, why in self.kept_float.items())
         search = self.search
@@ -87,8 +89,11 @@ def quantize(graph: Graph, calibration: Calibration, options: QuantizeOptions | 
     layers = find_layers(graph)
     report.layers = len(layers)
     if not layers:
+        quantized = graph.copy()
+        report.embeddings = len(find_embeddings(quantized))
+        compress_embeddings(quantized, find_embeddings(quantized))
         report.seconds = time.perf_counter() - started
-        return graph.copy(), report
+        return quantized, report
     nodes = graph.nodes()
     observed = [nodes[layer.activation].outputs[layer.activation_index] for layer in layers]
     matmuls = {i for i, layer in enumerate(layers) if layer.op == "MatMul"} if options.smoothing else set()
@@ -132,6 +137,9 @@ def quantize(graph: Graph, calibration: Calibration, options: QuantizeOptions | 
     report.quantized = [layer.label for layer in chosen]
     report.bias_corrected = sum(1 for layer in chosen if layer.position in corrections)
     quantized = apply(graph, chosen, plans, corrections)
+    embeddings = find_embeddings(quantized)
+    compress_embeddings(quantized, embeddings)
+    report.embeddings = len(embeddings)
     report.seconds = time.perf_counter() - started
     return quantized, report
 

@@ -102,6 +102,39 @@ def _weight_of(node: Node) -> tuple[int, tuple[int, ...], int] | None:
     return (1, (rows,), columns) if node.attrs.get("transpose_b") else (1, (columns,), rows)
 
 
+EMBEDDING_ROWS = 1024  # a Gather table at least this tall is an embedding worth storing as int8
+
+
+def find_embeddings(graph: Graph) -> list[int]:
+    """Positions of the Gathers that read rows of a large constant f32 table (token embeddings)."""
+    found = []
+    for position, node in enumerate(graph.nodes()):
+        if node.op.type != "Gather" or len(node.inputs) < 3:
+            continue
+        table, axis = node.inputs[0].const, node.inputs[2].const
+        if table is None or axis is None or table.dtype != np.float32 or table.ndim != 2 or int(axis) != 0:
+            continue
+        if table.shape[0] >= EMBEDDING_ROWS and node.attrs.get("batch_dims", 0) == 0:
+            found.append(position)
+    return found
+
+
+def compress_embeddings(graph: Graph, positions: Collection[int]) -> None:
+    """Each table row as int8 with its own scale (in place). The Convert is marked as decompression,
+    as OpenVINO marks compressed weights, so its CPU plugin gathers int8 rows and keeps the table small."""
+    from converter.passes.compress_fp16 import DECOMPRESSION
+
+    nodes = graph.nodes()
+    for position in positions:
+        node = nodes[position]
+        table = quantized_weight(node.inputs[0].const, (0,), node.name)
+        convert = table.producer.inputs[0].producer
+        convert.rt_info = {key: dict(value) for key, value in DECOMPRESSION.items()}
+        inputs = list(node.inputs)
+        inputs[0] = table
+        node.inputs = inputs
+
+
 def activation_value(graph: Graph, layer: Layer) -> Value:
     return graph.nodes()[layer.activation].outputs[layer.activation_index]
 

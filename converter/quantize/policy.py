@@ -45,7 +45,7 @@ class GatedModel:
         layers: Sequence[Layer],
         plans: Mapping[int, Plan],
         corrections: Mapping[int, np.ndarray] | None = None,
-        threads: int = 1,
+        threads: int = 2,  # onnxruntime's kernels give the same results on any count
     ):
         from converter.quantize.bias import bias_node, channel_axis, corrected_bias
         from converter.runtime.onnxruntime_backend import OnnxRuntimeExecutable
