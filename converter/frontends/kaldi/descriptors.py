@@ -11,7 +11,8 @@
                    | Failover(<d>, <d>) | Switch(<d>, ...) | Round(<d>, <t-modulus>)
 
 Parsed into a small tree; the converter (graph.py) gives each kind its meaning over a window of
-frames. Failover, Switch and Round depend on absolute time indexes and are reported unsupported.
+frames. Failover, Switch and Round with a modulus above 1 depend on absolute time indexes and are
+reported unsupported (Round(x, 1), as x-vector configs write it, is x).
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ class ReplaceIndex:
 
 
 @dataclass(frozen=True)
+class Round:
+    """Round(x, m): frame t reads x at the multiple of m at or below t (identity when m is 1)."""
+
+    inner: Descriptor
+    modulus: int
+
+
+@dataclass(frozen=True)
 class Unsupported:
     """Failover, Switch or Round: parsed so the whole model can be reported at once."""
 
@@ -83,7 +92,7 @@ class Unsupported:
     parts: tuple[Descriptor, ...]
 
 
-Descriptor = Node | Append | Sum | Offset | Scale | Const | IfDefined | ReplaceIndex | Unsupported
+Descriptor = Node | Append | Sum | Offset | Scale | Const | IfDefined | ReplaceIndex | Round | Unsupported
 
 
 def tokenize(text: str) -> list[str]:
@@ -197,15 +206,17 @@ class _Parser:
             return Unsupported(token, (first, second))
         inner = self.descriptor()  # Round
         self.expect(",", token)
-        self.integer(token)
+        modulus = self.integer(token)
+        if modulus <= 0:
+            raise DescriptorError(f"Round: modulus {modulus}")
         self.expect(")", token)
-        return Unsupported(token, (inner,))
+        return Round(inner, modulus)
 
 
 def children(descriptor: Descriptor) -> tuple[Descriptor, ...]:
     if isinstance(descriptor, (Append, Sum, Unsupported)):
         return descriptor.parts
-    if isinstance(descriptor, (Offset, Scale, IfDefined, ReplaceIndex)):
+    if isinstance(descriptor, (Offset, Scale, IfDefined, ReplaceIndex, Round)):
         return (descriptor.inner,)
     return ()
 

@@ -305,6 +305,8 @@ def find_unsupported_nnet3(graph: Nnet3Graph, units: list[list[ConfigNode]], han
 def _unsupported_descriptor(d: desc.Descriptor) -> str | None:
     if isinstance(d, desc.Unsupported):
         return f"descriptor {d.kind}"
+    if isinstance(d, desc.Round) and d.modulus != 1:
+        return "descriptor Round"
     if isinstance(d, desc.ReplaceIndex) and d.variable == "x":
         return "descriptor ReplaceIndex(x)"
     if isinstance(d, desc.Offset) and d.x != 0:
@@ -418,6 +420,8 @@ def evaluate(ctx: KaldiContext, d: desc.Descriptor, values: dict[str, Frames]) -
         return Frames(scaled, inner.begin, inner.end, inner.optional)
     if isinstance(d, desc.Const):
         return Frames(const(np.full((1, d.dim), d.value, dtype=np.float32)), None, None)
+    if isinstance(d, desc.Round):  # modulus 1 (others are reported before converting)
+        return evaluate(ctx, d.inner, values)
     if isinstance(d, desc.IfDefined):
         inner = evaluate(ctx, d.inner, values)
         return inner if inner.constant else Frames(inner.value, inner.begin, inner.end, True)

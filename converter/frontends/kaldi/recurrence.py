@@ -233,7 +233,7 @@ def evaluate_row(d: desc.Descriptor, lookup: Callable[..., Value], offset: int =
         return lookup(d, 0)
     if isinstance(d, desc.Offset):
         return evaluate_row(d.inner, lookup, offset + d.t)
-    if isinstance(d, desc.IfDefined):
+    if isinstance(d, (desc.IfDefined, desc.Round)):  # Round of modulus 1 only
         return evaluate_row(d.inner, lookup, offset)
     if isinstance(d, desc.Append):
         parts = [evaluate_row(p, lookup, offset) for p in d.parts]

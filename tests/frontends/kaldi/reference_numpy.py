@@ -166,6 +166,20 @@ class ReplaceIndex(Descriptor):
         return self.inner.dim(net)
 
 
+class Round(Descriptor):
+    def __init__(self, inner: Descriptor | str, modulus: int):
+        self.inner, self.modulus = as_descriptor(inner), modulus
+
+    def text(self):
+        return f"Round({self.inner.text()}, {self.modulus})"
+
+    def value(self, net, t):
+        return self.inner.value(net, t - t % self.modulus)
+
+    def dim(self, net):
+        return self.inner.dim(net)
+
+
 class Raw(Descriptor):
     """A descriptor given as text only (for unsupported ones: never evaluated)."""
 
@@ -507,6 +521,44 @@ def lstm_nonlinearity(params) -> Simple:
         return np.concatenate([c_t, o_t * np.tanh(c_t)])
 
     return Simple("LstmNonlinearityComponent", fields, function)
+
+
+def statistics_extraction(dim: int, include_variance: bool = True) -> Simple:
+    fields = [("InputDim", dim), ("InputPeriod", 1), ("OutputPeriod", 1), ("IncludeVarinance", include_variance)]
+    return Simple("StatisticsExtractionComponent", fields, lambda x: np.concatenate([[1.0], x, x**2] if include_variance else [[1.0], x]))
+
+
+class StatisticsPooling(Component):
+    """Sums of the statistics of the frames t − left … t + right that exist (none required)."""
+
+    type = "StatisticsPoolingComponent"
+
+    def __init__(self, input_dim: int, left: int, right: int, log_counts: int = 0, stddevs: bool = True, floor: float = 1e-10):
+        self.input_dim, self.left, self.right, self.log_counts, self.stddevs, self.floor = input_dim, left, right, log_counts, stddevs, floor
+        self.offsets = tuple(range(-left, right + 1))
+        self.required = ()
+
+    def fields(self):
+        return [
+            ("InputDim", self.input_dim), ("InputPeriod", 1), ("LeftContext", self.left), ("RightContext", self.right),
+            ("NumLogCountFeatures", self.log_counts), ("OutputStddevs", self.stddevs), ("VarianceFloor", self.floor),
+        ]  # fmt: skip
+
+    def static_dim(self):
+        return self.log_counts + self.input_dim - 1
+
+    def forward(self, rows):
+        total = np.sum(rows, axis=0)  # frames that do not exist are zeros: they count 0
+        if total[0] == 0:
+            return np.full(self.static_dim(), np.nan)  # no frame in the window: not computable
+        count, averages = total[0], total[1:] / total[0]
+        parts = [np.full(self.log_counts, np.log(count))]
+        if self.stddevs:
+            mean, squares = np.split(averages, 2)
+            parts += [mean, np.sqrt(np.maximum(squares - mean**2, self.floor))]
+        else:
+            parts.append(averages)
+        return np.concatenate(parts)
 
 
 def compressed_affine(weights_token: str, min_value: float, value_range: float, data, headers, bias, decompressed) -> Affine:

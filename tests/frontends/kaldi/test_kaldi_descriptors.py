@@ -179,3 +179,23 @@ def test_bad_descriptors_are_invalid_models(descriptor, message: str) -> None:
     m.output("output", "a")
     with pytest.raises(InvalidModelError, match=message):
         load_model_bytes(nnet3_bytes(m, True))
+
+
+@pytest.mark.parametrize("left, right", [(2, 3), (0, 100)], ids=["window", "to the end"])
+def test_xvector_statistics_pooling(left: int, right: int, tmp_path) -> None:
+    """x-vector layers: statistics per frame, pooled over a window (or to the utterance's end, as
+    x-vector configs do with right-context 10000), read through Round(·, 1). A pooled frame covers
+    its input's frames (Kaldi could compute pooled frames beyond them too)."""
+    from reference_numpy import Round, StatisticsPooling, statistics_extraction
+
+    m = Nnet3Model({"input": 4})
+    m.component("tdnn", Tdnn((-1, 0, 1), r(3, 12), r(3)), "input")
+    m.component("stats-extraction", statistics_extraction(3), "tdnn")
+    m.component("stats-pooling", StatisticsPooling(7, left, right, log_counts=2), "stats-extraction")
+    m.component("segment", Affine(r(2, 8), r(2)), Round("stats-pooling", 1))
+    m.output("output", "segment")
+    feeds = {"input": r(12, 4)}
+    first, frames = m.reference(feeds)["output"]
+    actual = run_kaldi_bytes(nnet3_bytes(m, True), feeds, tmp_path)["output"]
+    assert actual.shape == (10, 2)  # tdnn covers frames 1 … 10
+    np.testing.assert_allclose(actual, frames[1 - first : 11 - first], rtol=1e-4, atol=1e-5)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from converter.frontends.kaldi.components import activation, affine, context, conv, elementwise, identity, lstm, normalization, pooling
+from converter.frontends.kaldi.components import (
+    activation,
+    affine,
+    context,
+    conv,
+    elementwise,
+    identity,
+    lstm,
+    normalization,
+    pooling,
+    statistics,
+)
 from converter.frontends.kaldi.graph import Handler
 
-NNET3_FAMILIES = (affine, activation, identity, normalization, elementwise, pooling, lstm, conv)
+NNET3_FAMILIES = (affine, activation, identity, normalization, elementwise, pooling, lstm, conv, statistics)
 NNET1_FAMILIES = (affine, activation, identity, normalization, elementwise, pooling, context, conv)
 
 
