@@ -230,8 +230,12 @@ def _sliced_dims(node: Node, origins: dict[Value, list[Origin] | None]) -> list[
 
 def simplify_reshape_patterns(graph: Graph) -> Graph:
     origins = dim_origins(graph)
+    users = graph.users()
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
+        if node.op.type == "Reshape" and (unflattened := _unflattened_matmul(node, origins, users, graph)) is not None:
+            mapping[node.outputs[0]] = unflattened
+            continue
         if node.op.type != "Reshape" or node.inputs[1].const is not None:
             continue
         pattern = _constant_pattern(node, origins)
@@ -239,6 +243,40 @@ def simplify_reshape_patterns(graph: Graph) -> Graph:
             mapping[node.outputs[0]] = Reshape(node.inputs[0], const(np.array(pattern, dtype=np.int64)), special_zero=True, name=node.name)
     graph.replace_values(mapping)
     return graph
+
+
+def _unflattened_matmul(node: Node, origins: dict[Value, list[Origin] | None], users: dict, graph: Graph) -> Value | None:
+    """`Reshape(MatMul(Reshape(x, [-1, K]), W), x's leading dims + [N])` → `MatMul(x, W)`.
+
+    TF's Tensordot (Keras 3's Dense on a rank-3 input) flattens x [..., K] to [M, K], multiplies by
+    a [K, N] matrix and restores the leading dims. The flattening is proven by ranks and the last
+    dim (K both times: the rows are x's leading dims in order); the restoring by dim origins: every
+    leading dim is x's but at most one, which the element count then fixes. MatMul broadcasts a 2-D
+    operand over x's leading dims, so the product is the same, without either Reshape.
+    """
+    product = producer(node.inputs[0], "MatMul")
+    if product is None or product.attrs["transpose_a"] or product.inputs[1].shape.rank != 2:
+        return None
+    flat = producer(product.inputs[0], "Reshape")
+    if flat is None or not _single_reader(users, graph, product.inputs[0]) or not _single_reader(users, graph, node.inputs[0]):
+        return None
+    x = flat.inputs[0]
+    source, flattened, multiplied, restored = (origins.get(v) for v in (x, flat.outputs[0], node.inputs[0], node.outputs[0]))
+    if source is None or flattened is None or multiplied is None or restored is None or len(source) < 3 or len(flattened) != 2:
+        return None
+    k, n = source[-1], multiplied[-1]
+    if not isinstance(k, int) or flattened[1] != k or not isinstance(n, int) or len(restored) != len(source) or restored[-1] != n:
+        return None
+    if sum(a != b for a, b in zip(restored[:-1], source[:-1])) > 1:
+        return None
+    from converter.ops.matmul import MatMul
+
+    result = MatMul(x, product.inputs[1], name=product.name, **product.attrs)
+    return result if result.shape.rank == len(source) else None
+
+
+def _single_reader(users: dict, graph: Graph, value: Value) -> bool:
+    return len(users.get(value, ())) == 1 and all(v is not value for v in graph.outputs)
 
 
 def _constant_pattern(node: Node, origins: dict[Value, list[Origin] | None]) -> list[int] | None:
@@ -367,6 +405,8 @@ def _shape_values(value: Value, origins: dict[Value, list[Origin] | None], memo:
         return [data[normalize_axis(i, len(data))] for i in indices]
     if kind == "Slice":
         return _sliced_values(node, inputs(0))
+    if kind == "ReduceProd":
+        return _product_of_dims(node, inputs(0))
     if kind in ("Equal", "Select"):
         operands = [inputs(i) for i in range(len(node.inputs))]
         if any(o is None for o in operands):
@@ -377,6 +417,22 @@ def _shape_values(value: Value, origins: dict[Value, list[Origin] | None], memo:
         rows = zip(*[o * size if len(o) == 1 else o for o in operands])  # type: ignore[operator]
         return [_equal(a, b) for a, b in rows] if kind == "Equal" else [_select(c, a, b) for c, a, b in rows]
     return None
+
+
+def _product_of_dims(node: Node, data: list | None) -> list | None:
+    """ReduceProd over a vector of dims (TF's Tensordot: the product of the kept dims): a number
+    when all are known, the one dynamic dim when the others are 1, else unknown."""
+    axes = const_ints(node.inputs[1])
+    if data is None or node.inputs[0].shape.rank != 1 or axes not in ([0], [-1]):
+        return None
+    if any(element is None or isinstance(element, bool) for element in data):
+        return [None]
+    dynamic = [element for element in data if isinstance(element, tuple)]
+    numbers = [element for element in data if not isinstance(element, tuple)]
+    product = int(np.prod(numbers, dtype=np.int64)) if numbers else 1
+    if not dynamic:
+        return [product]
+    return [dynamic[0]] if len(dynamic) == 1 and product == 1 else [None]
 
 
 def _sliced_values(node: Node, data: list | None) -> list | None:
