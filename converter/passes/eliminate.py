@@ -32,6 +32,8 @@ def eliminate_noops(graph: Graph) -> Graph:
             replacement = _collapse_reshapes(node)
         if replacement is None:
             replacement = _merge_transposes(node, users, graph)
+        if replacement is None:
+            replacement = _unsqueeze_in_place(node)
         if replacement is not None and replacement is not node.outputs[0]:
             mapping[node.outputs[0]] = replacement
     graph.replace_values(mapping)
@@ -162,6 +164,29 @@ def _collapse_reshapes(node: Node) -> Value | None:
         return None
     reshaped = shape_ops.Reshape(source, const(np.array(pattern, dtype=np.int64)), special_zero=False, name=node.name)
     return reshaped
+
+
+def _unsqueeze_in_place(node: Node) -> Value | None:
+    """Transpose(Unsqueeze(x, axes), p) → Unsqueeze(x, axes') when p moves only the inserted unit
+    axes (x's own axes keep their order): TF's expand_dims(x, -1) then NHWC → NCHW."""
+    if node.op.type != "Transpose":
+        return None
+    inner = producer(node.inputs[0], "Unsqueeze")
+    order = const_ints(node.inputs[1])
+    if inner is None or not order:
+        return None
+    axes = const_ints(inner.inputs[1])
+    rank = len(order)
+    if axes is None or sorted(order) != list(range(rank)):
+        return None
+    inserted = {a % rank for a in axes}
+    if len(inserted) != len(axes):
+        return None
+    kept = [axis for axis in order if axis not in inserted]
+    if kept != sorted(kept):
+        return None
+    new_axes = [position for position, axis in enumerate(order) if axis in inserted]
+    return shape_ops.Unsqueeze(inner.inputs[0], const(np.array(new_axes, dtype=np.int64)), name=node.name)
 
 
 def _merge_transposes(node: Node, users: Users, graph: Graph) -> Value | None:

@@ -115,6 +115,11 @@ def _plan(start: Node, users: Users, graph: Graph) -> Plan | None:
             break
         if reader.op.type == "Transpose" and reader.inputs[0] is value and (order := permutation(reader)) is not None:
             return Plan([*nodes, reader], {reader.outputs[0]: _transposed(source, [perm[a] for a in order], reader.name)}, gain + 1)
+        if reader.op.type == "Reshape" and reader.inputs[0] is value and _reshape_reads_through(reader, perm, source):
+            # A Transpose that only moves axes of size 1 keeps the elements' order: the Reshape
+            # after it reads the untransposed data as well (Conv → 1 channel → NHWC → flatten).
+            reshaped = reader.op(source, reader.inputs[1], name=reader.name, **reader.attrs)
+            return Plan([*nodes, reader], {reader.outputs[0]: reshaped}, gain + 1)
         if reader.op.type in SPLITS:
             split = _split_into_transposes(reader, value, perm, source, users, graph)
             if split is not None:
@@ -140,6 +145,24 @@ def _plan(start: Node, users: Users, graph: Graph) -> Plan | None:
     if value is start.outputs[0]:
         return Plan(nodes, {value: source}, gain) if gain else None
     return Plan(nodes, {value: _transposed(source, list(perm), start.name)}, gain)
+
+
+def _reshape_reads_through(reshape: Node, perm: Perm, source: Value) -> bool:
+    """Whether Reshape(Transpose(source, perm)) equals Reshape(source): `perm` moves only axes of
+    static size 1 (the others keep their order), and no 0 in the pattern copies a moved dim."""
+    dims = source.shape.dims
+    if dims is None or len(dims) != len(perm):
+        return False
+    kept = [axis for axis in perm if dims[axis] != 1]
+    if kept != sorted(kept):
+        return False
+    if not reshape.attrs["special_zero"]:
+        return True
+    pattern = const_ints(reshape.inputs[1])
+    if pattern is None:
+        return False
+    # a 0 copies dim i of the Reshape's input: the same before and after the move where perm keeps axis i
+    return all(part != 0 or (i < len(perm) and (perm[i] == i or dims[perm[i]] == dims[i] == 1)) for i, part in enumerate(pattern))
 
 
 def _siblings_on_the_way(node: Node, value: Value, perm: Perm, users: Users, graph: Graph) -> bool:

@@ -119,3 +119,20 @@ def test_outputs_keep_their_names_when_merged() -> None:
     optimized = run_pass_checked(Graph([x], [a, b]), eliminate_duplicates)
     assert optimized.outputs[0] is optimized.outputs[1]
     assert optimized.outputs[0].names == ["first", "second"]
+
+
+def test_a_transpose_that_moves_only_unsqueezed_axes_is_an_unsqueeze() -> None:
+    """TF's expand_dims(x, -1) then NHWC → NCHW: [N, H, W] → [N, H, W, 1] → [N, 1, H, W]."""
+    x = parameter("x", ElementType.f32, Shape.of(None, 5, 7))
+    nchw = Transpose(Unsqueeze(x.outputs[0], const(np.array([-1]))), const(np.array([0, 3, 1, 2])))
+    optimized = run_pass_checked(Graph([x], [Relu(nchw)]), eliminate_noops)
+    histogram = optimized.op_histogram()
+    assert "Transpose" not in histogram and histogram["Unsqueeze"] == 1
+    unsqueeze = optimized.outputs[0].producer.inputs[0].producer
+    assert unsqueeze.inputs[1].const.tolist() == [1] and unsqueeze.outputs[0].shape.dims == (None, 1, 5, 7)
+
+
+def test_a_transpose_that_reorders_data_axes_after_an_unsqueeze_stays() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(None, 5, 7))
+    swapped = Transpose(Unsqueeze(x.outputs[0], const(np.array([3]))), const(np.array([0, 3, 2, 1])))
+    assert unchanged(Graph([x], [Relu(swapped)]), eliminate_noops)

@@ -14,7 +14,7 @@ from converter.ops.conv import Convolution
 from converter.ops.core import Convert, const, parameter
 from converter.ops.elementwise import Add, Multiply, Subtract
 from converter.ops.reduction import ReduceMean
-from converter.ops.shape import Concat, Pad, Split, Squeeze, Transpose, Unsqueeze
+from converter.ops.shape import Concat, Pad, Reshape, Split, Squeeze, Transpose, Unsqueeze
 from converter.passes import PASSES
 from converter.passes.eliminate import eliminate_noops
 from converter.passes.sink_transposes import sink_transposes
@@ -335,3 +335,22 @@ def test_end_to_end_tf2onnx_nhwc(registered: None, tmp_path: Path) -> None:
     for backend in ("openvino", "onnxruntime"):
         result = compare(expected, run_ir(xml_path, inputs, backend), rtol=1e-4, atol=1e-5)
         assert result.ok, f"{backend}: {result.detail}"
+
+
+@pytest.mark.parametrize("pattern, special_zero", [([0, 6, -1], True), ([-1, 6, 20], False)])
+def test_a_transpose_of_unit_axes_is_read_through_by_a_reshape(pattern: list[int], special_zero: bool) -> None:
+    """Conv → one channel → NHWC Transpose → bias Add → Sigmoid → flatten: the Transpose moves only
+    the unit channel axis, so the Reshape reads the NCHW data as well and the Transpose goes."""
+    x = parameter("x", ElementType.f32, Shape.of(None, 1, 6, 20))
+    nhwc = Transpose(x.outputs[0], const(np.array([0, 2, 3, 1])))
+    flat = Reshape(Sigmoid(Add(nhwc, const(np.float32([0.5])))), const(np.array(pattern)), special_zero=special_zero)
+    optimized = run_pass_checked(Graph([x], [flat]), sink_transposes)
+    assert "Transpose" not in optimized.op_histogram()
+
+
+def test_a_transpose_of_data_axes_or_a_copied_moved_dim_stays_before_a_reshape() -> None:
+    for dims, pattern in (((None, 2, 6, 20), [0, 6, -1]), ((None, 1, 6, 20), [0, 0, -1])):
+        x = parameter("x", ElementType.f32, Shape.of(*dims))
+        nhwc = Transpose(x.outputs[0], const(np.array([0, 2, 3, 1])))
+        graph = Graph([x], [Reshape(Sigmoid(nhwc), const(np.array(pattern)), special_zero=True)])
+        assert unchanged(graph, sink_transposes), (dims, pattern)
