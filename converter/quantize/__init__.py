@@ -65,6 +65,7 @@ class QuantizeReport:
     embeddings: int = 0  # embedding tables stored as int8 rows
     search: object | None = None  # policy.DropSearch with --max-accuracy-drop
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     def summary(self) -> str:
         text = (f"INT8: {len(self.quantized)} of {self.layers} layers quantized ({self.method}, {self.samples} calibration samples; "
@@ -98,6 +99,7 @@ def quantize(graph: Graph, calibration: Calibration, options: QuantizeOptions | 
     observed = [nodes[layer.activation].outputs[layer.activation_index] for layer in layers]
     matmuls = {i for i, layer in enumerate(layers) if layer.op == "MatMul"} if options.smoothing else set()
     stats = statistics.collect(graph, observed, calibration.batches, options.method != "minmax", matmuls)
+    report.phases["statistics"] = time.perf_counter() - started
     by_layer = {layer.position: item for layer, item in zip(layers, stats)}
     weights = {layer.position: nodes[layer.position].inputs[layer.weight_port].const for layer in layers}
     factors = smooth.smoothing_factors(layers, by_layer, weights) if options.smoothing else {}
@@ -113,8 +115,9 @@ def quantize(graph: Graph, calibration: Calibration, options: QuantizeOptions | 
         plans[layer.position] = Plan(limits, s)
     candidates = [layer for layer in layers if layer.position in plans]
     report.smoothed = sum(1 for layer in candidates if plans[layer.position].smoothing is not None)
-    probe = calibration.batches[: _batches_for(calibration.batches, options.policy_samples)]
+    probe = _first_samples(graph, calibration.batches, options.policy_samples)
     corrections = bias.measure(graph, candidates, plans, calibration.batches) if options.bias_correction else {}
+    report.phases["bias correction"] = time.perf_counter() - started - sum(report.phases.values())
     enabled = list(range(len(candidates)))
     if options.policy or corrections or options.max_drop is not None:
         gated = policy.GatedModel(graph, candidates, plans, corrections)
@@ -133,6 +136,7 @@ def quantize(graph: Graph, calibration: Calibration, options: QuantizeOptions | 
             enabled, report.search = policy.within_drop(gated, enabled, options.validation.batches, _metric(options.validation), options.max_drop)
             for label, score in report.search.reverted:
                 report.kept_float[label] = f"reverted for accuracy ({score:.4f} without it)"
+    report.phases["policy"] = time.perf_counter() - started - sum(report.phases.values())
     chosen = [candidates[i] for i in enabled]
     report.quantized = [layer.label for layer in chosen]
     report.bias_corrected = sum(1 for layer in chosen if layer.position in corrections)
@@ -144,14 +148,21 @@ def quantize(graph: Graph, calibration: Calibration, options: QuantizeOptions | 
     return quantized, report
 
 
-def _batches_for(batches: Sequence[Mapping[str, np.ndarray]], samples: int) -> int:
-    """How many leading batches hold at least `samples` samples (at least one)."""
+def _first_samples(graph: Graph, batches: Sequence[Mapping[str, np.ndarray]], samples: int) -> list[Mapping[str, np.ndarray]]:
+    """The leading batches holding `samples` samples; the last one is cut when every input's batch
+    dim is dynamic (a batch fixed by the model stays whole)."""
+    dynamic = all(v.shape.dims and v.shape.dims[0] is None for v in graph.inputs)
+    taken: list[Mapping[str, np.ndarray]] = []
     total = 0
-    for count, batch in enumerate(batches, start=1):
-        total += len(next(iter(batch.values()))) if batch else 1
+    for batch in batches:
         if total >= samples:
-            return count
-    return max(len(batches), 1)
+            break
+        count = len(next(iter(batch.values())))
+        if dynamic and total + count > samples:
+            batch = {name: array[: samples - total] for name, array in batch.items()}
+        taken.append(batch)
+        total += count
+    return taken or list(batches[:1])
 
 
 def _corrections_help(gated, enabled: list[int], probe, policy) -> bool:

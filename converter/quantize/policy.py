@@ -24,9 +24,10 @@ import numpy as np
 from converter.ir.graph import Graph
 from converter.ir.types import ElementType, Shape
 from converter.ops.core import const, parameter
-from converter.ops.elementwise import Select
+from converter.ops.activation import Clamp
+from converter.ops.elementwise import Multiply, Round, Select
 from converter.ops.indexing import Gather
-from converter.quantize.placement import Layer, Plan, fake_quantize, layer_weight
+from converter.quantize.placement import LEVELS, Layer, Plan, layer_weight
 from converter.quantize.weights import dequantize, quantize_per_channel
 
 GATES = "irforge_quantization_gates"
@@ -63,7 +64,7 @@ class GatedModel:
             weight = node.inputs[layer.weight_port].const
             quantized = dequantize(*quantize_per_channel(layer_weight(layer, weight, plan), layer.channel_axes))
             inputs = list(node.inputs)
-            inputs[0] = Select(gate, fake_quantize(x, plan), x)
+            inputs[0] = Select(gate, _grid(x, plan), x)
             inputs[layer.weight_port] = Select(gate, const(quantized), const(weight))
             node.inputs = inputs
             shift = (corrections or {}).get(layer.position)
@@ -93,6 +94,18 @@ class GatedModel:
             feeds = ordered_feeds(self.source, batch)
             results.append([np.asarray(x) for x in self.executable([*feeds, gates])])
         return results
+
+
+def _grid(x, plan: Plan):
+    """FakeQuantize with equal input and output limits in 4 ops instead of its lowering's 14:
+    round(x / step) clamped to the levels, times step (the same grid; only the last bit of the
+    division may differ). Evaluation only: the IR gets the real FakeQuantize."""
+    low, high = plan.limits
+    step = (high - low) / (LEVELS - 1)
+    scale = np.float32(1.0 / step) / (plan.smoothing if plan.smoothing is not None else np.float32(1.0))
+    levels = Round(Multiply(x, const(np.asarray(scale, np.float32))))
+    clamped = Clamp(levels, min=float(round(low / step)), max=float(round(high / step)))
+    return Multiply(clamped, const(np.array(step, np.float32)))
 
 
 def relative_error(reference: Outputs, outputs: Outputs) -> float:
