@@ -126,3 +126,15 @@ def test_validation_without_a_kaldi_reference(trained: Trained, tmp_path) -> Non
     source = frame[frame["precision"] == "source"].iloc[0]
     assert source["framework"] == "kaldi" and "compared with FP32" in source["message"]
     assert set(frame.loc[frame["precision"] != "source", "status"]) == {"pass"}
+
+
+def test_framework_override_reads_any_file_name(tmp_path) -> None:
+    """nnet1 feature transforms are often named final.feature_transform: --framework kaldi reads them."""
+    from cli_support import irforge
+
+    path = tmp_path / "final.feature_transform"
+    path.write_bytes(nnet1_bytes(nnet1_model().components[:3], False))
+    assert detect_format(path, "kaldi") == "kaldi"
+    result = irforge("convert", path, "-o", tmp_path / "out", "--framework", "kaldi")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "FP32" / "final.xml").is_file()
