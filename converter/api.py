@@ -64,6 +64,10 @@ def _frontend_graph(path: Path, kind: str, options: FrontendOptions) -> Graph:
         from converter.frontends.tflite import convert_tflite
 
         return convert_tflite(path)
+    if kind == "mxnet":
+        from converter.frontends.mxnet import convert_mxnet
+
+        return convert_mxnet(path, options.epoch)
     if kind == "caffe":
         from converter.frontends.caffe import convert_caffe
 

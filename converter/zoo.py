@@ -53,10 +53,18 @@ def find_models(directory: str | os.PathLike[str], exclude: Sequence[Path] = ())
         suffix = path.suffix.lower()
         if suffix in MODEL_SUFFIXES and (suffix != ".xml" or is_ir(path)):
             models.append(path)
+        elif _is_mxnet_symbol(path):
+            models.append(path)  # an MXNet checkpoint is named by its symbol; its .params are its weights
     models = [m for m in models if not _paired_caffe_net(m)]
     if not models:
-        raise InvalidModelError(f"{directory}: no models found (looked for {', '.join(MODEL_SUFFIXES)} files in every sub-folder)")
+        raise InvalidModelError(f"{directory}: no models found (looked for {', '.join(MODEL_SUFFIXES)} and MXNet NAME-symbol.json files in every sub-folder)")
     return models
+
+
+def _is_mxnet_symbol(path: Path) -> bool:
+    from converter.frontends.mxnet import is_symbol_file
+
+    return is_symbol_file(path)
 
 
 def _paired_caffe_net(path: Path) -> bool:
@@ -99,6 +107,10 @@ def model_files(model: Path) -> list[Path]:
         files.add(model.with_suffix(".bin"))
     elif model.suffix.lower() == ".onnx":
         files.update(_onnx_external_files(model))
+    elif _is_mxnet_symbol(model):
+        from converter.frontends.mxnet import source_files as mxnet_files
+
+        files.update(mxnet_files(model))
     elif model.suffix.lower() in (".caffemodel", ".prototxt"):
         from converter.frontends.caffe import source_files
 
@@ -174,7 +186,7 @@ def error_result(key: str, model: Path, message: str, precisions: Sequence[str])
     """A model that was not converted or not validated: one `error` row per precision."""
     from converter.frontends import SUFFIXES
 
-    framework = "savedmodel" if model.is_dir() else SUFFIXES.get(model.suffix.lower(), "")
+    framework = "savedmodel" if model.is_dir() else "mxnet" if _is_mxnet_symbol(model) else SUFFIXES.get(model.suffix.lower(), "")
     row = {"model": key, "framework": framework, "backend": "", "status": "error", "message": message}
     rows = [{**row, "precision": precision} for precision in precisions]
     return ModelResult(key, "error", rows, [], [message.splitlines()[0]])

@@ -29,9 +29,12 @@ SUFFIXES = {
     ".caffemodel": "caffe",
     ".prototxt": "caffe",
 }
-NO_REFERENCE = {"kaldi": "no runnable Kaldi reference (Kaldi does not install with pip)"}
+NO_REFERENCE = {
+    "kaldi": "no runnable Kaldi reference (Kaldi does not install with pip)",
+    "mxnet": "no runnable MXNet reference (mxnet 1.9, the last release, needs NumPy < 1.24: it does not import beside irforge)",
+}
 """Formats whose framework cannot run here: `reference_runner` raises NoReferenceError for them."""
-SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5, TFLite .tflite, Kaldi .mdl/.raw/.nnet, Caffe .caffemodel/.prototxt"
+SUPPORTED = "supported: .onnx, OpenVINO IR .xml, TensorFlow SavedModel folders and frozen .pb/.pbtxt, Keras .keras/.h5, TFLite .tflite, Kaldi .mdl/.raw/.nnet, Caffe .caffemodel/.prototxt, MXNet NAME-symbol.json + NAME-NNNN.params"
 
 FRAMEWORKS = {
     "onnx": "onnx",
@@ -42,6 +45,7 @@ FRAMEWORKS = {
     "tflite": "tflite",
     "kaldi": "kaldi",
     "caffe": "caffe",
+    "mxnet": "mxnet",
 }
 """`--framework NAME` → the frontend that reads the model, whatever its file is called."""
 
@@ -51,12 +55,15 @@ def detect_format(path: str | os.PathLike[str], framework: str | None = None) ->
     (a folder with saved_model.pb), "keras", "tflite" or "kaldi" (nnet1 or nnet3, told apart by the
     Kaldi frontend from the file's first tokens).
     "caffe" is a .caffemodel or its .prototxt (also .prototxt.txt). `framework` (--framework, a
-    key of FRAMEWORKS) overrides what the file name says.
+    key of FRAMEWORKS) overrides what the file name says. "mxnet" is a checkpoint's NAME-symbol.json
+    or one of its NAME-NNNN.params.
     Raises InvalidModelError saying what is wrong."""
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if path.name.lower().endswith(".prototxt.txt"):
         kind = "caffe"
+    if _is_mxnet_name(path):
+        kind = "mxnet"
     if not path.exists():
         raise InvalidModelError(f"{path}: no such file")
     if framework is not None:
@@ -70,6 +77,12 @@ def detect_format(path: str | os.PathLike[str], framework: str | None = None) ->
     if kind is None:
         raise InvalidModelError(f"{path}: unknown model format ({SUPPORTED})")
     return kind
+
+
+def _is_mxnet_name(path: Path) -> bool:
+    from converter.frontends.mxnet import is_params_file, is_symbol_file
+
+    return is_symbol_file(path) or is_params_file(path)
 
 
 def reference_runner(path: str | os.PathLike[str], options: FrontendOptions | None = None):
@@ -119,6 +132,10 @@ def source_bytes(path: str | os.PathLike[str], framework: str | None = None) -> 
         from converter.frontends.caffe import source_files
 
         return sum(f.stat().st_size for f in source_files(path))
+    if kind == "mxnet":
+        from converter.frontends.mxnet import source_files as mxnet_files
+
+        return sum(f.stat().st_size for f in mxnet_files(path))
     if kind == "onnx":
         from converter.frontends.onnx.reference import source_bytes as onnx_bytes
 

@@ -37,6 +37,8 @@ class FrontendOptions:
     """Caffe: the net (.prototxt) of a .caffemodel, relative to it (default: found beside it)."""
     caffe_random_weights: bool = False
     """Caffe: convert a .prototxt without weights, with random ones (for tests)."""
+    epoch: int | None = None
+    """MXNet: the checkpoint epoch whose NAME-NNNN.params to read (default: the highest beside the symbol)."""
 
     def __post_init__(self) -> None:
         if self.input_layout is not None and self.input_layout.lower() not in INPUT_LAYOUTS:
@@ -56,6 +58,7 @@ class FrontendOptions:
             "keras": {"--keras-trace", "--input-layout"},
             "tflite": {"--input-layout"},
             "caffe": {"--prototxt", "--caffe-random-weights"},
+            "mxnet": {"--epoch"},
         }.get(kind, set()) | {"--framework"}
         spelled = {"--inputs": "--input", "--outputs": "--output"}
         wrong = [spelled.get(name, name) for name in self.given() if spelled.get(name, name) not in allowed]
@@ -76,6 +79,10 @@ def options_from_mapping(data: Any, source: str) -> FrontendOptions:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InvalidModelError(f"{source}: frontend.{key} is a list of node names")
             values[key] = tuple(value)
+        elif key == "epoch":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidModelError(f"{source}: frontend.epoch is a checkpoint number (0, 1, ...)")
+            values[key] = value
         elif key in ("keras_trace", "caffe_random_weights"):
             if not isinstance(value, bool):
                 raise InvalidModelError(f"{source}: frontend.{key} is true or false")

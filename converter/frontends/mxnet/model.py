@@ -104,7 +104,7 @@ def _variable(ctx: MXNetContext, node: SymbolNode, consumers: dict[int, list[tup
         return const(array, name=node.name)
     try:
         element_type = _input_type(node)
-        shape = _input_shape(node, consumers)
+        shape = _input_shape(node, ctx.symbol, consumers, ctx.params)
     except Unsupported as error:
         raise NodeConversionError(ctx.source, node.name, "null", str(error)) from None
     created = parameter(node.name, element_type, shape)
@@ -125,8 +125,9 @@ def _input_type(node: SymbolNode) -> ElementType:
     return ElementType.from_numpy(TYPE_FLAGS[flag])
 
 
-def _input_shape(node: SymbolNode, consumers: dict[int, list[tuple[SymbolNode, int]]]) -> Shape:
-    """`__shape__` when recorded (0 and -1 are unknown dims, as in MXNet), else dynamic dims of the rank the readers imply."""
+def _input_shape(node: SymbolNode, symbol: Symbol, consumers: dict[int, list[tuple[SymbolNode, int]]], params: Params) -> Shape:
+    """`__shape__` when recorded (0 and -1 are unknown dims, as in MXNet), else dynamic dims of the
+    rank the readers imply, channels (axis 1) from the first weights that tell them."""
     text = node.hidden.get("__shape__")
     if text is not None:
         try:
@@ -136,7 +137,12 @@ def _input_shape(node: SymbolNode, consumers: dict[int, list[tuple[SymbolNode, i
         if dims:
             return Shape(tuple(d if d > 0 else None for d in dims))
     rank = input_rank(node.index, consumers)
-    return Shape.dynamic_rank() if rank is None else Shape.dynamic(rank)
+    if rank is None:
+        return Shape.dynamic_rank()
+    dims: list[int | None] = [None] * rank
+    if rank >= 2:
+        dims[1] = input_channels(node.index, symbol, consumers, params)
+    return Shape(tuple(dims))
 
 
 def input_rank(index: int, consumers: dict[int, list[tuple[SymbolNode, int]]], depth: int = 0) -> int | None:
@@ -158,6 +164,36 @@ def input_rank(index: int, consumers: dict[int, list[tuple[SymbolNode, int]]], d
             if rank is not None:
                 return rank
     return None
+
+
+def input_channels(index: int, symbol: Symbol, consumers: dict[int, list[tuple[SymbolNode, int]]], params: Params, depth: int = 0) -> int | None:
+    """The channels (axis 1) of a channels-first input, from the weights of the first op that
+    reads it and has them (a Convolution's filter, a BatchNorm's gamma), through ops that keep the shape."""
+    if depth > 64:
+        return None
+    for reader, position in consumers.get(index, []):
+        if position != 0:
+            continue
+        weight = _param_input(symbol, reader, 1, params)
+        if reader.op == "Convolution" and reader.attrs.get("layout") in (None, "NCW", "NCHW", "NCDHW") and weight is not None and weight.ndim >= 3:
+            return int(weight.shape[1]) * int(reader.attrs.get("num_group", "1"))
+        if reader.op == "Deconvolution" and reader.attrs.get("layout") in (None, "NCW", "NCHW", "NCDHW") and weight is not None and weight.ndim >= 3:
+            return int(weight.shape[0])
+        if reader.op == "BatchNorm" and reader.attrs.get("axis", "1") == "1" and weight is not None and weight.ndim == 1:
+            return int(weight.shape[0])
+        if reader.op in RANK_PRESERVING and reader.op not in ("BatchNorm", "InstanceNorm", "LayerNorm"):
+            found = input_channels(reader.index, symbol, consumers, params, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _param_input(symbol: Symbol, reader: SymbolNode, position: int, params: Params) -> np.ndarray | None:
+    """The params array a node reads at input `position`, when that input is a variable in the params."""
+    if position >= len(reader.inputs):
+        return None
+    source = symbol.nodes[reader.inputs[position][0]]
+    return params.find(source.name) if source.op == "null" else None
 
 
 # ---------------------------------------------------------------- op nodes
