@@ -20,6 +20,9 @@ the same machine. What the zoo holds:
 - `caffe/`: a small Caffe classifier (`classifier.prototxt` + `classifier.caffemodel`: convolutions,
   BatchNorm + Scale, in-place ReLU, ceil-rounded pooling, InnerProduct, Softmax) with seeded random
   weights, written by the tests' Caffe helpers (tests/frontends/caffe); OpenCV validates it.
+- `mxnet/`: the digits CNN as an MXNet checkpoint (`digits-symbol.json` + `digits-0030.params`,
+  written by the tests' MXNet writer, tests/frontends/mxnet), with held-out digits and a manifest;
+  no MXNet runs here, so its IRs are compared with each other.
 - `broken/`: a truncated ONNX file, broken on purpose: one bad model never stops the others, so
   `irforge zoo` reports it as an `error` row, finishes every other model, and exits 3.
 """
@@ -150,6 +153,25 @@ def write_caffe(folder: Path) -> list[Path]:
     return [model.with_suffix(".prototxt"), model]
 
 
+MXNET_MANIFEST = """\
+# Validation of the MXNet digits checkpoint: held-out digits (no MXNet runs here: the IRs are compared with each other).
+data: heldout.npz      # data [120, 1, 8, 8] and labels [120]
+metric: accuracy
+"""
+
+
+def write_mxnet(folder: Path) -> list[Path]:
+    """The digits CNN written as an MXNet checkpoint by the tests' MXNet writer."""
+    sys.path.insert(0, str(ROOT / "tests" / "frontends" / "mxnet"))
+    from digits_checkpoint import digits_checkpoint
+
+    symbol, _ = digits_checkpoint(folder, with_logits=False)
+    _, heldout = sized_models.digits_cnn()
+    np.savez(folder / "heldout.npz", data=heldout["image"][:120], labels=heldout["labels"][:120])
+    (folder / "digits-symbol.yaml").write_text(MXNET_MANIFEST)
+    return [symbol, folder / "digits-0030.params", folder / "heldout.npz", folder / "digits-symbol.yaml"]
+
+
 def write_broken(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     whole = models.cnn(batch="N").SerializeToString()
@@ -232,6 +254,7 @@ def main() -> None:
     written += write_broken(ZOO / "broken")
     written += write_kaldi(ZOO / "kaldi")
     written += write_caffe(ZOO / "caffe")
+    written += write_mxnet(ZOO / "mxnet")
     written += write_keras(ZOO / "keras")
     written += write_frozen_graph(ZOO / "tensorflow")
     written += write_saved_model(ZOO / "tensorflow")

@@ -11,24 +11,10 @@ from pathlib import Path
 import numpy as np
 
 import digits_training
-from mxnet_files import SymbolBuilder, assert_close, mxnet_outputs, run_converted, write_checkpoint
+from digits_checkpoint import digits_checkpoint
+from mxnet_files import assert_close, mxnet_outputs, run_converted
 from reference_numpy import run_reference
 from sized_models import trained_digits_cnn
-
-
-def digits_checkpoint(folder: Path) -> tuple[Path, dict[str, np.ndarray]]:
-    params = trained_digits_cnn().params
-    b = SymbolBuilder()
-    x = b.var("data", (0, 1, 8, 8))
-    for layer, filters in (("conv1", 8), ("conv2", 16)):
-        x = b.op("Convolution", layer, x, b.var(f"{layer}_weight"), b.var(f"{layer}_bias"), kernel=(3, 3), pad=(1, 1), num_filter=filters)
-        x = b.op("Activation", f"{layer}_relu", x, act_type="relu")
-        x = b.op("Pooling", f"{layer}_pool", x, kernel=(2, 2), stride=(2, 2), pool_type="max")
-    x = b.op("Flatten", "flatten", x)
-    logits = b.op("FullyConnected", "fc", x, b.var("fc_weight"), b.var("fc_bias"), num_hidden=10)
-    probabilities = b.op("SoftmaxOutput", "softmax", logits, b.var("softmax_label"))
-    args = {name: np.ascontiguousarray(array) for name, array in params.items()}
-    return write_checkpoint(folder, "digits", b, [logits, probabilities], args, epoch=30), args
 
 
 def test_trained_digits_cnn_as_mxnet_checkpoint(tmp_path: Path) -> None:
