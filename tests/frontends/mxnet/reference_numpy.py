@@ -509,11 +509,33 @@ def cast(inputs: list[Array], attrs: dict) -> Array:
     return inputs[0].astype(attrs.get("dtype", "float32"))
 
 
+def multibox_prior(inputs: list[Array], attrs: dict) -> Array:
+    """contrib/multibox_prior.cc, loop by loop, in float32."""
+    height, width = inputs[0].shape[2:4]
+    sizes, ratios = floats(attrs, "sizes", (1.0,)), floats(attrs, "ratios", (1.0,))
+    steps, offsets = floats(attrs, "steps", (-1.0, -1.0)), floats(attrs, "offsets", (0.5, 0.5))
+    f = np.float32
+    step_y, step_x = (f(1) / f(height), f(1) / f(width)) if steps[0] <= 0 or steps[1] <= 0 else (f(steps[0]), f(steps[1]))
+    out = []
+    for r in range(height):
+        cy = (f(r) + f(offsets[0])) * step_y
+        for c in range(width):
+            cx = (f(c) + f(offsets[1])) * step_x
+            pairs = [(f(s), np.sqrt(f(ratios[0]))) for s in sizes] + [(f(sizes[0]), np.sqrt(f(q))) for q in ratios[1:]]
+            for size, ratio in pairs:
+                w = size * f(height) / f(width) * ratio / f(2)
+                h = size / ratio / f(2)
+                out.append([cx - w, cy - h, cx + w, cy + h])
+    boxes = np.array(out, np.float32).reshape(1, -1, 4)
+    return np.clip(boxes, 0, 1) if flag(attrs, "clip", False) else boxes
+
+
 def _compare(fn: Callable) -> Callable[[list[Array], dict], Array]:
     return lambda inputs, attrs: fn(inputs[0], inputs[1]).astype(inputs[0].dtype)
 
 
 OPS: dict[str, Callable[[list[Array], dict], Array | list[Array]]] = {
+    "_contrib_MultiBoxPrior": multibox_prior,
     "Convolution": convolution,
     "Deconvolution": deconvolution,
     "Pooling": pooling,

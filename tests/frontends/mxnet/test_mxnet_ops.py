@@ -343,3 +343,14 @@ def test_embedding_take_where(tmp_path: Path) -> None:
     mask = m.data("mask", (rand(4, 3, seed=3) > 0).astype(np.float32))
     elements = m.b.op("where", "w2", mask, x, m.b.op("zeros_like", "z", x))
     check(m, [embed, clipped, wrapped, rows, elements], tmp_path)
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [{}, {"sizes": (0.2, 0.4), "ratios": (1, 2, 0.5), "clip": True}, {"sizes": (0.3,), "ratios": (1, 3), "steps": (0.1, 0.125), "offsets": (0.25, 0.5)}],
+)
+def test_multibox_prior(attrs: dict, tmp_path: Path) -> None:
+    m = Model()
+    feature = m.data("data", rand(1, 2, 5, 7))
+    prior = m.b.op("_contrib_MultiBoxPrior", "prior", feature, **attrs)
+    check(m, [prior, m.b.op("relu", "r", feature)], tmp_path)

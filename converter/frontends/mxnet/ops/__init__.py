@@ -82,6 +82,7 @@ ALIASES: dict[str, str] = {
     "_LogicalAndScalar": "_logical_and_scalar",
     "_LogicalOrScalar": "_logical_or_scalar",
     "_LogicalXorScalar": "_logical_xor_scalar",
+    "MultiBoxPrior": "_contrib_MultiBoxPrior",
 }
 
 
