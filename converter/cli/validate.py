@@ -167,16 +167,17 @@ def print_rows(rows: list[dict], title: str) -> None:
 
 def print_models(rows: list[dict], title: str) -> None:
     """One line per model of a zoo: each precision's verdict over the backends, its worst error and size."""
-    table = _table(title, "fp32/fp16: worst verdict over the backends; err: max_rel, max|diff| / max|source|; KiB: FP32, FP16")
+    int8 = any(row.get("precision") == "int8" for row in rows)  # models with calibration data
+    table = _table(title, "fp32/fp16/int8: worst verdict over the backends; err: max_rel, max|diff| / max|source|; KiB: FP32, FP16")
     table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=26)
-    for column in ("fp32", "fp16", "fp32 err", "fp16 err", "acc", "KiB", "KiB"):
-        table.add_column(column, no_wrap=True, min_width=len(column) + (1 if column in ("fp32", "fp16") else 0), justify="left" if column in ("fp32", "fp16") else "right")
+    for column in ("fp32", "fp16", *(("int8",) if int8 else ()), "fp32 err", "fp16 err", "acc", "KiB", "KiB"):
+        table.add_column(column, no_wrap=True, min_width=len(column) + (1 if column in ("fp32", "fp16", "int8") else 0), justify="left" if column in ("fp32", "fp16", "int8") else "right")
     by_model: dict[str, list[dict]] = {}
     for row in rows:
         by_model.setdefault(str(row.get("model", "")), []).append(row)
     for model, model_rows in by_model.items():
         cells = {}
-        for precision in ("fp32", "fp16"):
+        for precision in ("fp32", "fp16", "int8"):
             mine = [r for r in model_rows if r.get("precision") == precision]
             statuses = {r.get("status") for r in mine}
             cells[precision] = next((s for s in ("error", "fail", "pass") if s in statuses), "")
@@ -189,6 +190,7 @@ def print_models(rows: list[dict], title: str) -> None:
             escape(model),
             _status(cells["fp32"]),
             _status(cells["fp16"]),
+            *((_status(cells["int8"]),) if int8 else ()),
             cells["fp32 err"],
             cells["fp16 err"],
             _number(min(fp16_accuracy, default=None), ".2%"),
