@@ -6,8 +6,6 @@ keeps the reduced axes as 1s. Reducing every axis gives a [1], not a scalar (MXN
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from converter.frontends.mxnet.model import Handler, MXNetContext
 from converter.frontends.mxnet.ops.common import checked_axis, i64, known_rank
 from converter.ir.graph import Value
