@@ -23,6 +23,10 @@ the same machine. What the zoo holds:
 - `mxnet/`: the digits CNN as an MXNet checkpoint (`digits-symbol.json` + `digits-0030.params`,
   written by the tests' MXNet writer, tests/frontends/mxnet), with held-out digits and a manifest;
   no MXNet runs here, so its IRs are compared with each other.
+- `tflite/`: a small Keras CNN written by TensorFlow's TFLite converter as float32 (`cnn_float.tflite`)
+  and fully int8-quantized inside, float at its input and output (`cnn_int8.tflite`, calibrated on
+  seeded images); its manifest lets each output differ from the interpreter's by one quantization
+  step of that output.
 - `broken/`: a truncated ONNX file, broken on purpose: one bad model never stops the others, so
   `irforge zoo` reports it as an `error` row, finishes every other model, and exits 3.
 """
@@ -245,6 +249,53 @@ def write_saved_model(folder: Path) -> list[Path]:
     return sorted(p for p in target.rglob("*") if p.is_file())
 
 
+TFLITE_INT8_MANIFEST = """\
+# Validation of cnn_int8.tflite: int8 inside, float32 at its input and output. The IR rounds onto each
+# tensor's grid as TFLite's kernels do, but where TFLite rounds a product twice the IR may land one
+# step away: each output may differ from the interpreter's by one step of its grid ({step:.6g}).
+tolerances: {{fp32: {{rtol: 0.0, atol: {atol:.6g}}}, fp16: {{rtol: 0.0, atol: {atol:.6g}}}}}
+"""
+
+
+def _dequantized_output_step(path: Path) -> float:
+    """The scale of the int8 tensor the model's (single) output DEQUANTIZEs."""
+    from converter.frontends.tflite import load_tflite
+
+    model, _ = load_tflite(path)
+    graph = model.subgraphs[0]
+    (output,) = graph.outputs
+    (producer,) = [op for op in graph.operators if output in op.outputs]
+    assert model.operator_codes[producer.opcode_index].name == "DEQUANTIZE"
+    return float(graph.tensors[producer.inputs[0]].quantization.scale[0])
+
+
+def write_tflite(folder: Path) -> list[Path]:
+    """A small Keras CNN as .tflite files from TensorFlow's converter: float32, and int8 with float I/O."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((16, 16, 3), batch_size=1, name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(image)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(16, 1, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(image, keras.layers.Dense(5, activation="softmax", name="scores")(x), name="tflite_cnn")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cnn_float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    samples = [[np.random.default_rng(seed).random((1, 16, 16, 3), dtype=np.float32)] for seed in range(32)]
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: iter(samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    (folder / "cnn_int8.tflite").write_bytes(converter.convert())
+    step = _dequantized_output_step(folder / "cnn_int8.tflite")
+    (folder / "cnn_int8.yaml").write_text(TFLITE_INT8_MANIFEST.format(step=step, atol=step * 1.001))
+    return [folder / "cnn_float.tflite", folder / "cnn_int8.tflite", folder / "cnn_int8.yaml"]
+
+
 def main() -> None:
     shutil.rmtree(ZOO, ignore_errors=True)  # every file of the zoo is written below: nothing stale stays
     written = write_onnx(ZOO)
@@ -258,6 +309,7 @@ def main() -> None:
     written += write_keras(ZOO / "keras")
     written += write_frozen_graph(ZOO / "tensorflow")
     written += write_saved_model(ZOO / "tensorflow")
+    written += write_tflite(ZOO / "tflite")
     for path in sorted(written):
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
     print(f"total: {sum(path.stat().st_size for path in written):,} bytes")

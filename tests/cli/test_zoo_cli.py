@@ -48,13 +48,14 @@ def test_bundled_example_zoo_in_a_terminal(tmp_path: Path, prefect_env: dict[str
     code, screen = _in_a_terminal([sys.executable, "-m", "converter.cli", "zoo", "-o", "out"], prefect_env, tmp_path)
     assert code == 3, screen  # the broken model, and only it
     assert "━" in screen and ("converting" in screen or "validating" in screen), screen  # the progress bar and a stage
-    assert "16 of 17 models passed" in screen and "reports/latest" in screen, screen
+    assert "18 of 19 models passed" in screen and "reports/latest" in screen, screen
     frame = pd.read_parquet(tmp_path / "out" / "reports" / "latest" / "report.parquet")
     assert set(frame.loc[frame["status"].isin(["fail", "error"]), "model"]) == {"broken/truncated"}
-    expected = {"digits/digits_cnn", "external/resnet_external", "ir/cnn_ir", "detectors/yolo_head", "keras/keras_cnn.keras", "keras/keras_cnn.h5", "tensorflow/mlp_frozen", "tensorflow/regressor_savedmodel", "kaldi/tdnn", "caffe/classifier", "mxnet/digits-symbol"}
+    expected = {"digits/digits_cnn", "external/resnet_external", "ir/cnn_ir", "detectors/yolo_head", "keras/keras_cnn.keras", "keras/keras_cnn.h5", "tensorflow/mlp_frozen", "tensorflow/regressor_savedmodel", "kaldi/tdnn", "caffe/classifier", "mxnet/digits-symbol", "tflite/cnn_float", "tflite/cnn_int8"}
     assert expected <= set(frame["model"])
     assert set(frame.loc[frame["model"].str.startswith("keras/"), "framework"]) == {"keras"}
     assert set(frame.loc[frame["model"] == "mxnet/digits-symbol", "framework"]) == {"mxnet"}
+    assert set(frame.loc[frame["model"].str.startswith("tflite/"), "framework"]) == {"tflite"}
     digits = frame[frame["model"] == "digits/digits_cnn"]
     assert (digits["samples"] == 360).all() and (digits["accuracy"] > 0.95).all()
     assert (tmp_path / "out" / "detectors" / "yolo_head" / "FP16" / "yolo_head.xml").is_file()
