@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -359,17 +360,37 @@ def _reads_same_grid(ctx: TFLiteContext, output: Tensor) -> bool:
 # ---------------------------------------------------------------- options
 
 
+@dataclass(frozen=True)
+class _Parameters:
+    """What a handler's signature takes: read once per handler, not per operator."""
+
+    options: frozenset[str]  # keyword-only: the options table's fields
+    positional: int
+    required: int
+    optional: frozenset[int]  # positions with a default: inputs that may be left out
+    variadic: bool
+
+
 @functools.cache
-def _signature(handler: Handler) -> inspect.Signature:
-    return inspect.signature(handler)
+def _parameters(handler: Handler) -> _Parameters:
+    parameters = list(inspect.signature(handler).parameters.values())[1:]
+    positional = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    return _Parameters(
+        options=frozenset(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY),
+        positional=len(positional),
+        required=sum(p.default is inspect.Parameter.empty for p in positional),
+        optional=frozenset(i for i, p in enumerate(positional) if p.default is not inspect.Parameter.empty),
+        variadic=any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters),
+    )
 
 
 def handler_options(handler: Handler, operator: Operator, decoded: dict[str, Any]) -> dict[str, Any]:
     """The operator's builtin options the handler takes; an option it does not name is reported
     unless it holds the schema's default."""
-    defaults = option_defaults(operator.options_type) if decoded else {}
-    parameters = _signature(handler).parameters
-    named = {n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    if not decoded:
+        return {}
+    defaults = option_defaults(operator.options_type)
+    named = _parameters(handler).options
     unknown = sorted(key for key, value in decoded.items() if key not in named and value != defaults[key])
     if unknown:
         raise Unsupported(f"unsupported option(s) {', '.join(f'{k}={decoded[k]!r}' for k in unknown)}")
@@ -378,13 +399,9 @@ def handler_options(handler: Handler, operator: Operator, decoded: dict[str, Any
 
 def check_inputs(handler: Handler, inputs: list[Value | None]) -> None:
     """As many inputs as the handler takes, none left out (-1) that it needs."""
-    parameters = list(_signature(handler).parameters.values())[1:]
-    positional = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
-    required = [p for p in positional if p.default is inspect.Parameter.empty]
-    if len(inputs) < len(required) or (not variadic and len(inputs) > len(positional)):
+    taken = _parameters(handler)
+    if len(inputs) < taken.required or (not taken.variadic and len(inputs) > taken.positional):
         raise Unsupported(f"unexpected number of inputs ({len(inputs)})")
-    optional = {i for i, p in enumerate(positional) if p.default is not inspect.Parameter.empty}
-    missing = [i for i, value in enumerate(inputs) if value is None and i not in optional]
+    missing = [i for i, value in enumerate(inputs) if value is None and i not in taken.optional]
     if missing:
         raise Unsupported(f"input {missing[0]} is left out, and the op needs it")
