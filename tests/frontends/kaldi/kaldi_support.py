@@ -9,7 +9,7 @@ import numpy as np
 
 from converter.api import load_model, optimize, save_model
 from converter.validate.runners import IrRunner
-from reference_numpy import Nnet1Model, Nnet3Model
+from kaldi_reference import Nnet1Model, Nnet3Model
 from kaldi_writer import nnet1_bytes, nnet3_bytes
 
 RTOL, ATOL = 1e-4, 1e-5

@@ -2,7 +2,7 @@
 kaldi-matrix.cc, compressed-matrix.cc, nnet-nnet.cc, nnet1's Component::Write, TransitionModel).
 
 `Writer` is the token stream; `nnet3_bytes`, `mdl_bytes` and `nnet1_bytes` write whole models
-described with reference_numpy's objects (which also compute their outputs).
+described with kaldi_reference's objects (which also compute their outputs).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from reference_numpy import Affine, Append, BatchNorm, Nnet3Model, Nonlinear, Offset, Scale, Sum, Tdnn, general_dropout, noop
+from kaldi_reference import Affine, Append, BatchNorm, Nnet3Model, Nonlinear, Offset, Scale, Sum, Tdnn, general_dropout, noop
 
 HIDDEN, BOTTLENECK, CLASSES, FEATURES = 32, 16, 10, 8
 BYPASS = 0.66

@@ -1,4 +1,4 @@
-"""Each component type against its numpy definition (reference_numpy), written binary and text,
+"""Each component type against its numpy definition (kaldi_reference), written binary and text,
 converted, and run by OpenVINO from the IR on disk."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kaldi_support import check_nnet1, check_nnet3, random
-from reference_numpy import (
+from kaldi_reference import (
     Activation,
     Affine,
     Convolutional,

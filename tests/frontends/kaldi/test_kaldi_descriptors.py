@@ -1,6 +1,6 @@
 """nnet3 descriptors over a window of frames: which frames each output covers, how offsets,
 sums, scales, constants, IfDefined and iVectors (ReplaceIndex) map, against Kaldi's
-frame-by-frame definition (reference_numpy)."""
+frame-by-frame definition (kaldi_reference)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from converter.errors import InvalidModelError
 from converter.frontends.kaldi import descriptors as desc
 from kaldi_support import check_nnet3, random, run_kaldi_bytes
 from kaldi_writer import nnet3_bytes
-from reference_numpy import (
+from kaldi_reference import (
     Affine,
     Append,
     Const,
@@ -186,7 +186,7 @@ def test_xvector_statistics_pooling(left: int, right: int, tmp_path) -> None:
     """x-vector layers: statistics per frame, pooled over a window (or to the utterance's end, as
     x-vector configs do with right-context 10000), read through Round(·, 1). A pooled frame covers
     its input's frames (Kaldi could compute pooled frames beyond them too)."""
-    from reference_numpy import Round, StatisticsPooling, statistics_extraction
+    from kaldi_reference import Round, StatisticsPooling, statistics_extraction
 
     m = Nnet3Model({"input": 4})
     m.component("tdnn", Tdnn((-1, 0, 1), r(3, 12), r(3)), "input")

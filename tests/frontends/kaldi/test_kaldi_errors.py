@@ -11,7 +11,7 @@ from converter.errors import ConverterError, InvalidModelError, NodeConversionEr
 from converter.frontends.kaldi import convert_kaldi
 from kaldi_support import random
 from kaldi_writer import Writer, mdl_bytes, nnet1_bytes, nnet3_bytes, transition_model
-from reference_numpy import (
+from kaldi_reference import (
     Activation,
     Affine,
     AffineTransform,

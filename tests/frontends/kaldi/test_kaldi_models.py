@@ -12,7 +12,7 @@ from converter.frontends import detect_format, source_bytes
 from converter.zoo import find_models
 from kaldi_support import check_nnet1, random, run_kaldi_bytes
 from kaldi_writer import mdl_bytes, nnet1_bytes, nnet3_bytes
-from reference_numpy import Activation, AffineTransform, Nnet1Model, Shift, Splice, splice_clamped
+from kaldi_reference import Activation, AffineTransform, Nnet1Model, Shift, Splice, splice_clamped
 from tdnn_training import Trained, train
 
 RNG = np.random.default_rng(5)

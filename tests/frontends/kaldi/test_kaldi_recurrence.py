@@ -10,7 +10,7 @@ from converter.api import load_model
 from converter.errors import UnsupportedOpsError
 from kaldi_support import check_nnet3, random, run_kaldi_bytes
 from kaldi_writer import nnet3_bytes
-from reference_numpy import (
+from kaldi_reference import (
     Affine,
     Append,
     IfDefined,

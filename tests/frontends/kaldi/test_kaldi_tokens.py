@@ -9,7 +9,7 @@ import pytest
 from converter.frontends.kaldi.compressed import decompress
 from converter.frontends.kaldi.tokens import KaldiFormatError, open_reader
 from kaldi_writer import Writer
-from reference_numpy import decompress_reference
+from kaldi_reference import decompress_reference
 
 RNG = np.random.default_rng(7)
 

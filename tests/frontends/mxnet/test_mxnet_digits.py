@@ -13,7 +13,7 @@ import numpy as np
 import digits_training
 from digits_checkpoint import digits_checkpoint
 from mxnet_files import assert_close, mxnet_outputs, run_converted
-from reference_numpy import run_reference
+from mxnet_reference import run_reference
 from sized_models import trained_digits_cnn
 
 

@@ -19,7 +19,7 @@ from converter.frontends.options import FrontendOptions, options_from_mapping
 from converter.errors import NoReferenceError
 from converter.zoo import find_models, model_files
 from mxnet_files import SymbolBuilder, assert_close, params_bytes, run_converted, write_checkpoint
-from reference_numpy import run_reference
+from mxnet_reference import run_reference
 
 
 def small_net(folder: Path, prefix: str = "net", epoch: int = 0, scale: float = 1.0, version: str = "v2") -> Path:

@@ -1,5 +1,5 @@
 """Each MXNet op family: a checkpoint written in the test, converted, run in OpenVINO from the IR
-on disk, against the numpy reference (reference_numpy.py). With IRFORGE_MXNET_PYTHON naming an
+on disk, against the numpy reference (mxnet_reference.py). With IRFORGE_MXNET_PYTHON naming an
 interpreter that has mxnet, the numpy reference is checked against real MXNet too."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mxnet_files import SymbolBuilder, assert_close, mxnet_outputs, run_converted, write_checkpoint
-from reference_numpy import run_reference
+from mxnet_reference import run_reference
 
 
 def rand(*shape: int, seed: int = 0, low: float = -1.0, high: float = 1.0) -> np.ndarray:
