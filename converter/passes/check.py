@@ -26,7 +26,7 @@ def check_graph(graph: Graph) -> None:
         if node.op.type in ("Parameter", "Const"):
             continue
         recorded = [value.type for value in node.outputs]
-        probe = type(node)(node.op, node.inputs, node.attrs, node.name)
+        probe = type(node)(node.op, node.inputs, node.attrs, node.name, bodies=node.bodies)
         try:
             set_output_types(probe)
         except Exception as error:

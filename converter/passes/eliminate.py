@@ -34,6 +34,8 @@ def eliminate_noops(graph: Graph) -> Graph:
             replacement = _merge_transposes(node, users, graph)
         if replacement is None:
             replacement = _unsqueeze_in_place(node)
+        if replacement is None:
+            replacement = _gather_keeping_axis(node, users, graph)
         if replacement is not None and replacement is not node.outputs[0]:
             mapping[node.outputs[0]] = replacement
     graph.replace_values(mapping)
@@ -187,6 +189,23 @@ def _unsqueeze_in_place(node: Node) -> Value | None:
         return None
     new_axes = [position for position, axis in enumerate(order) if axis in inserted]
     return shape_ops.Unsqueeze(inner.inputs[0], const(np.array(new_axes, dtype=np.int64)), name=node.name)
+
+
+def _gather_keeping_axis(node: Node, users: Users, graph: Graph) -> Value | None:
+    """Unsqueeze(Gather(x, i, axis), axis) → Gather(x, [i], axis) for a constant scalar index i: the
+    axis the scalar index removed comes back (TF's tf.shape(x)[0] packed into a shape vector)."""
+    if node.op.type != "Unsqueeze":
+        return None
+    gather = producer(node.inputs[0], "Gather")
+    if gather is None or gather.attrs["batch_dims"] or not single_use(users, graph, node.inputs[0]):
+        return None
+    index, axes, axis = gather.inputs[1].const, const_ints(node.inputs[1]), const_ints(gather.inputs[2])
+    rank = gather.inputs[0].shape.rank
+    if index is None or index.ndim != 0 or axes is None or len(axes) != 1 or axis is None or len(axis) != 1 or rank is None:
+        return None
+    if normalize_axis(axes[0], rank) != normalize_axis(axis[0], rank):
+        return None
+    return gather.op(gather.inputs[0], const(index.reshape(1)), gather.inputs[2], name=node.name, **gather.attrs)
 
 
 def _merge_transposes(node: Node, users: Users, graph: Graph) -> Value | None:

@@ -11,7 +11,7 @@ dynamic dim of each value comes from.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import count
 
 import numpy as np
@@ -43,16 +43,27 @@ def dim_origins(graph: Graph) -> dict[Value, list[Origin] | None]:
     return graph.derived("dim origins", _dim_origins)
 
 
-def _dim_origins(graph: Graph) -> dict[Value, list[Origin] | None]:
-    fresh = count()
+def _dim_origins(
+    graph: Graph, seeds: dict[int, list[Origin | None]] | None = None, fresh: Iterator[int] | None = None
+) -> dict[Value, list[Origin] | None]:
+    """`seeds`: for a body's Parameters (by node id), the origins of what they receive."""
+    fresh = fresh if fresh is not None else count()
     origins: dict[Value, list[Origin] | None] = {}
+    loops: dict[int, list[list[Origin | None] | None]] = {}
     for node in graph.nodes():
         for value in node.outputs:
             declared = value.shape.dims
             if declared is None:
                 origins[value] = None
                 continue
-            derived = _derive(node, value, origins)
+            if seeds is not None and id(node) in seeds:
+                derived = seeds[id(node)]
+            elif node.op.type == "Loop":
+                if id(node) not in loops:
+                    loops[id(node)] = _loop_origins(node, origins, fresh)
+                derived = loops[id(node)][value.index]
+            else:
+                derived = _derive(node, value, origins)
             if derived is None or len(derived) != len(declared):
                 derived = [None] * len(declared)
             origins[value] = [
@@ -60,6 +71,52 @@ def _dim_origins(graph: Graph) -> dict[Value, list[Origin] | None]:
                 for origin, size in zip(derived, declared)
             ]
     return origins
+
+
+def _loop_origins(node: Node, origins: dict[Value, list[Origin] | None], fresh: Iterator[int]) -> list[list[Origin | None] | None]:
+    """Origins of a Loop's outputs. Each body Parameter starts with the origins of its initial
+    input; a loop-carried one keeps a dim's origin only if its back edge provably hands the same
+    dim on (checked until nothing changes, so it holds at every iteration, by induction). What the
+    body then proves about its results holds for the Loop's outputs, but for dims of the body's
+    own (dynamic within the body, or along a concatenation axis), which say nothing outside."""
+    body = node.bodies["body"]
+    attrs = node.attrs
+    seeds: dict[int, list[Origin | None]] = {}
+    for position, parameter in enumerate(body.parameters):
+        external = attrs["body_inputs"][position]
+        outer = origins.get(node.inputs[external]) if external >= 0 else None
+        dims = parameter.outputs[0].shape.dims
+        if outer is not None and dims is not None and len(outer) == len(dims):
+            seeds[id(parameter)] = [o if d is None or o == d else None for o, d in zip(outer, dims)]
+    inner: dict[Value, list[Origin] | None] = {}
+    for _ in range(1 + sum(len(seed) for seed in seeds.values())):
+        inner = _dim_origins(body, seeds, fresh)
+        changed = False
+        for position, parameter in enumerate(body.parameters):
+            seed, edge = seeds.get(id(parameter)), attrs["back_edges"][position]
+            if seed is None or edge < 0:
+                continue
+            handed = inner.get(body.outputs[edge])
+            for axis, origin in enumerate(seed):
+                if origin is not None and (handed is None or axis >= len(handed) or handed[axis] != origin):
+                    seed[axis] = None
+                    changed = True
+        if not changed:
+            break
+    else:
+        return [None] * len(node.outputs)
+    outer_tokens = {origin for seed in seeds.values() for origin in seed if isinstance(origin, tuple)}
+    results: list[list[Origin | None] | None] = []
+    for result, axis, *_ in attrs["outputs"]:
+        dims = inner.get(body.outputs[result])
+        if dims is None:
+            results.append(None)
+            continue
+        known = [o if isinstance(o, int) or o in outer_tokens else None for o in dims]
+        if axis is not None and 0 <= axis < len(known):
+            known[axis] = None
+        results.append(known)
+    return results
 
 
 def _derive(node: Node, value: Value, origins: dict[Value, list[Origin] | None]) -> list[Origin | None] | None:
@@ -81,6 +138,13 @@ def _derive(node: Node, value: Value, origins: dict[Value, list[Origin] | None])
         return [inputs[0][axis] for axis in order]
     if kind == "Reshape":
         return _reshape(node, inputs[0], origins)
+    if kind in ("Split", "VariadicSplit"):
+        axis = const_ints(node.inputs[1])
+        if inputs[0] is None or axis is None or len(axis) != 1:
+            return None
+        parts: list[Origin | None] = list(inputs[0])
+        parts[normalize_axis(axis[0], len(parts))] = None  # the part's size: only the declared shape can tell
+        return parts
     if kind == "Unsqueeze":
         axes = const_ints(node.inputs[1])
         if inputs[0] is None or axes is None:

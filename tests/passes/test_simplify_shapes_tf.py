@@ -12,7 +12,7 @@ from converter.ops.indexing import Gather
 from converter.ops.matmul import MatMul
 from converter.ops.reduction import ReduceProd
 from converter.ops.shape import Concat, Reshape, Unsqueeze
-from converter.passes.simplify_shapes import simplify_reshape_patterns
+from converter.passes.simplify_shapes import dim_origins, simplify_reshape_patterns
 from pass_check import run_pass_checked, unchanged
 
 RNG = np.random.default_rng(0)
@@ -94,3 +94,85 @@ def test_products_of_dims_in_a_target_are_numbers_or_the_dynamic_dim() -> None:
     reshape = optimized.outputs[0].producer.inputs[0].producer
     assert reshape.inputs[1].const.tolist() == [12, -1]
     assert "ShapeOf" not in optimized.op_histogram()
+
+
+# ---------------------------------------------------------------- Keras RNNs: Loops and shape reads
+
+
+def _batch_zeros(x: Value, axis: int, width: int) -> Value:
+    """tf.zeros([tf.shape(x)[axis], width]): Keras' initial RNN state."""
+    from converter.ops.shape import Broadcast
+
+    batch = Unsqueeze(Gather(ShapeOf(x, output_type=ElementType.i32), const(np.int64(axis)), const(np.int64(0))), const(np.array([0])))
+    return Broadcast(const(np.float32(0.0)), Concat(batch, _ints(width), axis=0), mode="numpy")
+
+
+def _rnn_loop(x: Value, doubling: bool = False):
+    """A While loop as the TF frontend makes one: h [?, 3] carried (starts as zeros [batch, 3]), x
+    invariant, h stacked per iteration. `doubling`: the body concatenates h with itself instead."""
+    from converter.ops.activation import Tanh
+    from converter.ops.control import loop_node
+    from converter.ops.elementwise import Add
+
+    h = parameter("h", ElementType.f32, Shape.of(None, 3))
+    data = parameter("x", ElementType.f32, Shape.of(None, 5))
+    hv = h.outputs[0]
+    if doubling:
+        new = Concat(hv, hv, axis=0)
+    else:
+        w, u = (const(RNG.standard_normal(s).astype(np.float32) * 0.5) for s in ((3, 3), (5, 3)))
+        new = Tanh(Add(MatMul(hv, w, transpose_a=False, transpose_b=False), MatMul(data.outputs[0], u, transpose_a=False, transpose_b=False)))
+    results = [const(np.bool_(True)), new] + ([] if doubling else [Unsqueeze(new, const(np.array([0])))])
+    outputs = [(1, None, 0, -1, 1, 1)] + ([] if doubling else [(2, 0, 0, -1, 1, 1)])  # no stack of changing shapes
+    loop = loop_node(
+        const(np.int64(3)), const(np.bool_(True)), [_batch_zeros(x, 0, 3), x], Graph([h, data], results, "body"), [0, 1], [1, -1],
+        current_iteration=-1, condition_output=0, outputs=outputs,
+    )
+    return loop.outputs
+
+
+def _shape_reads(graph: Graph) -> Graph:
+    from converter.passes.eliminate import eliminate_duplicates
+    from converter.passes.simplify_shapes import canonicalize_shape_reads
+
+    return eliminate_duplicates(canonicalize_shape_reads(graph))
+
+
+def test_a_loop_hands_its_inputs_dims_on_to_its_outputs() -> None:
+    """Stacked LSTMs: the second layer's zeros read the batch from the first one's sequence
+    output [3, ?, 3], which is the input's batch; the reads share the input's ShapeOf."""
+    x = parameter("x", ElementType.f32, Shape.of(None, 5))
+    last, stacked = _rnn_loop(x.outputs[0])
+    second = _batch_zeros(stacked, 1, 2)
+    graph = Graph([x], [last, stacked, second])
+    optimized = run_pass_checked(graph, _shape_reads)
+    assert optimized.op_histogram()["ShapeOf"] == 1
+    origins = dim_origins(optimized)
+    assert origins[optimized.outputs[0]][0] == origins[optimized.inputs[0]][0] == origins[optimized.outputs[1]][1]
+
+
+def test_a_loop_that_changes_a_dim_does_not_claim_it() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(None, 5))
+    (last,) = _rnn_loop(x.outputs[0], doubling=True)
+    graph = Graph([x], [last, _batch_zeros(last, 0, 2)])
+    optimized = run_pass_checked(graph, _shape_reads)
+    assert optimized.op_histogram()["ShapeOf"] == 2
+    origins = dim_origins(optimized)
+    assert origins[optimized.outputs[0]][0] != origins[optimized.inputs[0]][0]
+
+
+def test_unsqueezed_scalar_gather_becomes_a_vector_gather() -> None:
+    """Unsqueeze(Gather(shape, 0), 0) → Gather(shape, [0]) (tf.shape(x)[0] packed into a vector)."""
+    from converter.passes.eliminate import eliminate_noops
+
+    x = parameter("x", ElementType.f32, Shape.of(None, 4))
+    zeros = _batch_zeros(x.outputs[0], 0, 3)
+    optimized = run_pass_checked(Graph([x], [zeros]), eliminate_noops)
+    assert "Unsqueeze" not in optimized.op_histogram()
+    (gather,) = [n for n in optimized.nodes() if n.op.type == "Gather"]
+    assert gather.inputs[1].const.tolist() == [0]
+    # unsqueezed on another axis than the gathered one, or the gathered value read twice: left as is
+    matrix = parameter("m", ElementType.f32, Shape.of(4, 6))
+    row = Gather(matrix.outputs[0], const(np.int64(2)), const(np.int64(0)))
+    assert unchanged(Graph([matrix], [Unsqueeze(row, const(np.array([1])))]), eliminate_noops)
+    assert unchanged(Graph([matrix], [Unsqueeze(row, const(np.array([0]))), row]), eliminate_noops)
