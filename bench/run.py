@@ -535,6 +535,28 @@ def large_model(work: Path, gigabytes: float) -> dict:
     return result
 
 
+def startup_profile(source: Path, out: Path, runs: int = 3) -> list[tuple[str, float]]:
+    """Where `irforge convert`'s start-up goes: `python -X importtime` self times summed per top-level
+    package (converter per subpackage), median of `runs` runs, the largest first."""
+    import re
+    from collections import Counter
+
+    totals: list[Counter[str]] = []
+    for _ in range(runs):
+        result = subprocess.run([sys.executable, "-X", "importtime", "-m", "converter.cli", "convert", str(source), "-o", str(out)],
+                                capture_output=True, text=True, env=ENV)
+        found: Counter[str] = Counter()
+        for line in result.stderr.splitlines():
+            match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
+            if match:
+                parts = match.group(2).split(".")
+                found[".".join(parts[:2]) if parts[0] == "converter" else parts[0]] += int(match.group(1))
+        totals.append(found)
+    names = set().union(*totals)
+    medians = {name: statistics.median(t.get(name, 0) for t in totals) / 1e3 for name in names}
+    return sorted(medians.items(), key=lambda item: -item[1])
+
+
 def worker_raw(code: str, *args: str) -> str:
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=ENV, timeout=1800)
     if result.returncode != 0:
@@ -553,7 +575,8 @@ def fmt_s(value: float) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
-def render(cases: list[Case], results: dict[str, dict], large: dict | None, args: argparse.Namespace, seconds: float) -> str:
+def render(cases: list[Case], results: dict[str, dict], large: dict | None, args: argparse.Namespace, seconds: float,
+           startup: list[tuple[str, float]] | None = None, startup_model: str = "") -> str:
     import numpy
     import onnx
     import onnxruntime
@@ -645,6 +668,14 @@ def render(cases: list[Case], results: dict[str, dict], large: dict | None, args
                 ("OpenVINO (convert_model + save_model ×2)", tw, trss, large["ov_bins"], errors[2:]),
             ):
                 add(f"| {label} | {wall:.1f} | {rss:,.0f} | {rss * 2**20 / large['weight_bytes']:.2f} | {bins['FP32'] / 2**20:,.0f} | {bins['FP16'] / 2**20:,.0f} | {e32:.1e} | {e16:.1e} |")
+        add("")
+    if startup:
+        total = sum(ms for _, ms in startup)
+        add(f"### Where `irforge convert` spends its start-up: {total:.0f} ms of imports (`python -X importtime`, self time per package, median of 3; {startup_model})")
+        add("")
+        add("| " + " | ".join(name for name, _ in startup[:12]) + " | the rest |")
+        add("|" + "---|" * 13)
+        add("| " + " | ".join(f"{ms:.1f}" for _, ms in startup[:12]) + f" | {sum(ms for _, ms in startup[12:]):.1f} |")
         add("")
     add("### Done-when check (issue 10)")
     add("")
@@ -740,6 +771,10 @@ def main() -> None:
             results[case.name] = result
             shutil.rmtree(out, ignore_errors=True)
             print(f"{case.name}: {time.perf_counter() - mark:.0f} s", file=sys.stderr, flush=True)
+        startup, startup_model = None, ""
+        small = next((c for c in cases if c.name == "squeezenet"), cases[0] if cases else None)
+        if small is not None:
+            startup, startup_model = startup_profile(small.path, work / "startup"), f"converting {small.name}"
         large = None
         if not args.no_large:
             try:
@@ -749,7 +784,7 @@ def main() -> None:
             print(f"large model done at {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     if args.json:
         args.json.write_text(json.dumps({"results": results, "large": large}, indent=1, default=str))
-    text = render(cases, results, large, args, time.perf_counter() - started)
+    text = render(cases, results, large, args, time.perf_counter() - started, startup, startup_model)
     print(text)
     if not args.no_write:
         write_docs(text)
