@@ -29,7 +29,7 @@ def load_model(model: str | os.PathLike[str] | onnx.ModelProto, options: Fronten
         from converter.frontends import onnx as onnx_frontend
 
         options.check_applies("onnx", "<ONNX model>")
-        return onnx_frontend.convert(model)
+        return _prepared(onnx_frontend.convert(model), options, "<ONNX model>")
     from converter.frontends import detect_format
 
     path = Path(model)
@@ -40,7 +40,18 @@ def load_model(model: str | os.PathLike[str] | onnx.ModelProto, options: Fronten
         from converter.prepare.layout import feed_channels_first
 
         graph = feed_channels_first(graph, os.fspath(path))
-    return graph
+    return _prepared(graph, options, os.fspath(path))
+
+
+def _prepared(graph: Graph, options: FrontendOptions, source: str) -> Graph:
+    """The model-preparation options (--input, --output, --batch, mean/scale, layouts) applied
+    as graph surgery, before the passes (converter/prepare/, docs/preparation.md)."""
+    if not options.prepares():
+        return graph
+    from converter.prepare.apply import prepare_graph
+    from converter.prepare.request import preparation_of
+
+    return prepare_graph(graph, preparation_of(options), source)
 
 
 def _frontend_graph(path: Path, kind: str, options: FrontendOptions) -> Graph:
@@ -51,7 +62,7 @@ def _frontend_graph(path: Path, kind: str, options: FrontendOptions) -> Graph:
     if kind == "tensorflow":
         from converter.frontends.tensorflow import convert_graphdef
 
-        return convert_graphdef(path, list(options.inputs) or None, list(options.outputs) or None)
+        return convert_graphdef(path, list(options.input_names()) or None, list(options.outputs) or None)
     if kind == "keras":
         if options.keras_trace:
             from converter.frontends.keras.trace import convert_keras_traced

@@ -7,7 +7,23 @@ from typing import Annotated, Optional
 
 import typer
 from converter.cli.app import EXIT_BAD_INPUT, check_output_dir, fail, internal_error, split_list, stdout
-from converter.cli.frontend_options import CaffeRandomWeights, Framework, InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
+from converter.cli.frontend_options import (
+    Batch,
+    CaffeRandomWeights,
+    Framework,
+    InputLayout,
+    Inputs,
+    KerasTrace,
+    Layout,
+    MeanValues,
+    Outputs,
+    ReverseInputChannels,
+    ScaleValues,
+    Signature,
+    SourceLayout,
+    TargetLayout,
+    frontend_options,
+)
 
 
 def convert(
@@ -28,6 +44,13 @@ def convert(
     keras_trace: KerasTrace = False,
     framework: Framework = None,
     caffe_random_weights: CaffeRandomWeights = False,
+    batch: Batch = None,
+    mean_values: MeanValues = None,
+    scale_values: ScaleValues = None,
+    reverse_input_channels: ReverseInputChannels = False,
+    layout: Layout = None,
+    source_layout: SourceLayout = None,
+    target_layout: TargetLayout = None,
     calibration: Annotated[Optional[Path], typer.Option("--calibration", help="INT8 calibration data: an .npz with one array per model input, samples first (default: the manifest's calibration:).")] = None,
     calibration_size: Annotated[Optional[int], typer.Option("--calibration-size", help="Calibrate on at most N samples (default 300).")] = None,
     calibration_method: Annotated[str, typer.Option("--calibration-method", help="Activation ranges: minmax, percentile or entropy.")] = "minmax",
@@ -56,7 +79,10 @@ def convert(
             raise fail("--calibration and --max-accuracy-drop apply to int8: add it to --precision", EXIT_BAD_INPUT)
         if "int8" in precisions:
             _check_int8_options(model, calibration, calibration_size, calibration_method)
-        options = frontend_options(model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights)
+        options = frontend_options(
+            model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights,
+            batch, mean_values, scale_values, reverse_input_channels, layout, source_layout, target_layout,
+        )
         graph = load_model(model, options)
         feeds = _check_inputs(model, graph, input_shape, options) if verify or fp16_guard is not None else None
         graph, report = optimize(graph, names, verify=verify, config=config, inputs=feeds)

@@ -18,7 +18,23 @@ from converter.cli.app import (
     internal_error,
     stdout,
 )
-from converter.cli.frontend_options import CaffeRandomWeights, Framework, InputLayout, Inputs, KerasTrace, Outputs, Signature, frontend_options
+from converter.cli.frontend_options import (
+    Batch,
+    CaffeRandomWeights,
+    Framework,
+    InputLayout,
+    Inputs,
+    KerasTrace,
+    Layout,
+    MeanValues,
+    Outputs,
+    ReverseInputChannels,
+    ScaleValues,
+    Signature,
+    SourceLayout,
+    TargetLayout,
+    frontend_options,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -44,6 +60,13 @@ def validate(
     keras_trace: KerasTrace = False,
     framework: Framework = None,
     caffe_random_weights: CaffeRandomWeights = False,
+    batch: Batch = None,
+    mean_values: MeanValues = None,
+    scale_values: ScaleValues = None,
+    reverse_input_channels: ReverseInputChannels = False,
+    layout: Layout = None,
+    source_layout: SourceLayout = None,
+    target_layout: TargetLayout = None,
 ) -> None:
     """Reload every IR in IR_DIR, run it, and compare it with MODEL run in its own framework.
 
@@ -71,7 +94,10 @@ def validate(
             backends=BACKEND_CHOICES[backend],
             metric=metric,
             samples=samples,
-            frontend=frontend_options(model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights),
+            frontend=frontend_options(
+                model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights,
+                batch, mean_values, scale_values, reverse_input_channels, layout, source_layout, target_layout,
+            ),
         )
         result = validate_model(model, variants, settings, options, find_manifest(model))
         paths = write_reports(to_frame(result.rows), target, title=f"irforge validation: {model.name}")

