@@ -180,19 +180,30 @@ def info(
     keras_trace: KerasTrace = False,
     framework: Framework = None,
     caffe_random_weights: CaffeRandomWeights = False,
+    batch: Batch = None,
+    mean_values: MeanValues = None,
+    scale_values: ScaleValues = None,
+    reverse_input_channels: ReverseInputChannels = False,
+    layout: Layout = None,
+    source_layout: SourceLayout = None,
+    target_layout: TargetLayout = None,
 ) -> None:
-    """Show MODEL's inputs, outputs, op histogram and unsupported ops."""
+    """Show MODEL's inputs, outputs, op histogram and unsupported ops (after the preparation options, if any)."""
     from converter import ConverterError
     from converter.frontends import detect_format
 
     try:
         kind = detect_format(model, framework)
-        if kind == "ir":
+        options = frontend_options(
+            model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights,
+            batch, mean_values, scale_values, reverse_input_channels, layout, source_layout, target_layout,
+        )
+        if kind == "ir" and not options.prepares():
             _info_ir(model)
-        elif kind == "onnx":
+        elif kind == "onnx" and not options.prepares():
             _info_onnx(model)
-        else:
-            _info_converted(model, kind, frontend_options(model, signature, inputs, outputs, input_layout, keras_trace, framework, caffe_random_weights))
+        else:  # the graph the frontend and the preparation make of it
+            _info_converted(model, kind, options)
     except ConverterError as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
 

@@ -135,3 +135,56 @@ def test_keras_channels_last_with_layout_and_preprocessing(keras_cnn: Path, tmp_
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
     validated = irforge("validate", keras_cnn, tmp_path / "ir", "--backend", "openvino", *common[:2], *options)
     assert validated.returncode == 0, validated.stdout + validated.stderr
+
+
+def test_keras_source_and_target_layouts_and_batch_in_process(keras_cnn: Path) -> None:
+    keras = pytest.importorskip("keras")
+    from converter.api import convert_model
+    from converter.frontends.options import FrontendOptions
+    from converter.validate.runners import GraphRunner
+
+    options = FrontendOptions(source_layout="image(nhwc)", target_layout="image(nchw)", batch=2, scale_values="255")
+    graph = convert_model(keras_cnn, options=options)
+    assert graph.inputs[0].shape.dims == (2, 3, 16, 16)
+    assert graph.op_histogram().get("Transpose") == 1  # the output's; the input one cancelled against the model's
+    raw = np.random.default_rng(2).uniform(0, 255, (2, 16, 16, 3)).astype(np.float32)
+    want = np.asarray(keras.saving.load_model(keras_cnn)(raw / 255.0))
+    (got,) = GraphRunner(graph, "openvino").run({"image": np.ascontiguousarray(raw.transpose(0, 3, 1, 2))})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
+
+
+@pytest.fixture(scope="module")
+def frozen_graphdef(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tf = pytest.importorskip("tensorflow")
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="a"), tf.TensorSpec([1], tf.float32, name="k")])
+    def net(a, k):
+        hidden = tf.nn.relu(a * 2.0 - 1.0, name="hidden")
+        return tf.identity(tf.reduce_sum(hidden * k, axis=1), name="total")
+
+    frozen = convert_variables_to_constants_v2(net.get_concrete_function())
+    path = tmp_path_factory.mktemp("graphdef") / "net.pb"
+    path.write_bytes(frozen.graph.as_graph_def().SerializeToString())
+    return path
+
+
+def test_graphdef_cut_at_an_internal_node_and_freeze_validate_in_tensorflow(frozen_graphdef: Path, tmp_path: Path) -> None:
+    from converter.api import load_model, optimize
+    from converter.config import load_config
+    from converter.frontends.options import FrontendOptions
+    from converter.serialize.writer import write_ir
+    from converter.validate.validation import ValidationOptions, Variant, validate_model
+
+    # "hidden" is a Relu, not a Placeholder: the generic surgery cuts there, the TF frontend keeps "k"
+    options = FrontendOptions(inputs=("hidden[3,4]", "k->[0.5]"))
+    graph, _ = optimize(load_model(frozen_graphdef, options))
+    assert [(v.name, v.shape.dims) for v in graph.inputs] == [("hidden", (3, 4))]
+    hidden = np.random.default_rng(0).uniform(0, 2, (3, 4)).astype(np.float32)
+    from converter.validate.runners import GraphRunner
+
+    (got,) = GraphRunner(graph, "openvino").run({"hidden": hidden})
+    np.testing.assert_allclose(got, hidden.sum(1) * 0.5, rtol=1e-5)
+    xml = write_ir(graph, tmp_path / "FP32" / "net.xml")[0]
+    result = validate_model(frozen_graphdef, [Variant("fp32", xml)], load_config(None), ValidationOptions(backends=("openvino",), frontend=options))
+    assert result.ok, result.failures  # TensorFlow itself fed at "hidden:0", with k frozen to 0.5
