@@ -19,6 +19,7 @@ import numpy as np
 
 from converter.ir.arrays import CHUNK_BYTES, chunks, read_from_file
 from converter.ir.graph import Graph, Node, Value
+from converter.ir.half import FAST_FROM, half_in_range, to_half
 from converter.ir.types import ElementType
 from converter.ops.core import Convert, const
 
@@ -40,12 +41,14 @@ def _half(node: Node) -> np.ndarray | None:
         return None
     if array.nbytes > CHUNK_BYTES or read_from_file(array):
         return _half_in_chunks(array)
+    if array.size >= FAST_FROM and (half := half_in_range(array)) is not None:
+        return half  # everything in range: checked and cast in one pass of integer arithmetic
     out_of_range = _out_of_range(array)
     if out_of_range >= KEEP_IF_OUT_OF_RANGE * array.size:
         return None
     if out_of_range:
         array = np.clip(array, -F16_MAX, F16_MAX)
-    return array.astype(np.float16)
+    return to_half(array)
 
 
 def _out_of_range(array: np.ndarray) -> int:
@@ -65,9 +68,11 @@ def _half_in_chunks(array: np.ndarray) -> np.ndarray | None:
     out_of_range = 0
     position = 0
     for chunk in chunks(array):
-        outside = _out_of_range(chunk)
-        out_of_range += outside
-        np.copyto(flat[position : position + chunk.size], np.clip(chunk, -F16_MAX, F16_MAX) if outside else chunk, casting="same_kind")
+        target = flat[position : position + chunk.size]
+        if half_in_range(chunk, out=target) is None:
+            outside = _out_of_range(chunk)
+            out_of_range += outside
+            np.copyto(target, np.clip(chunk, -F16_MAX, F16_MAX) if outside else chunk, casting="same_kind")
         position += chunk.size
     if out_of_range >= KEEP_IF_OUT_OF_RANGE * array.size:
         return None
@@ -87,7 +92,7 @@ def compress_fp16(graph: Graph, keep_f32: Collection[int] = ()) -> Graph:
     return graph
 
 
-PARALLEL_FROM = 1 << 18  # elements: numpy's f32 → f16 cast is scalar here; large weights share the cores
+PARALLEL_FROM = 1 << 18  # elements: large weights share the cores
 
 
 def _is_f32_const(node: Node) -> bool:

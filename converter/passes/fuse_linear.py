@@ -176,7 +176,15 @@ def _scaled(weights: np.ndarray, factor: np.ndarray) -> np.ndarray:
     narrow = factor.astype(weights.dtype)
     if np.issubdtype(weights.dtype, np.floating) and np.array_equal(narrow, factor):
         return weights * narrow
-    return (weights.astype(np.float64) * factor).astype(weights.dtype)
+    # The float64 product, a buffered block at a time, rounded into the result: no float64 copies of
+    # the weights (two of them before: 0.4 GB for ResNet-50's folded BatchNorms), the same bits.
+    scaled = np.empty(np.broadcast_shapes(weights.shape, factor.shape), dtype=weights.dtype)
+    buffer = np.setbufsize(1 << 16)  # 64 Ki elements a block: a third faster than numpy's default 8 Ki here
+    try:
+        np.multiply(weights, factor, out=scaled, dtype=np.float64, casting="unsafe")
+    finally:
+        np.setbufsize(buffer)
+    return scaled
 
 
 def _keeps_shape(x: Value, constant_value: np.ndarray, out: Value) -> bool:

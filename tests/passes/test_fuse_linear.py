@@ -172,3 +172,17 @@ def test_layernorm_affine_folds_into_the_next_projection(transpose_b: bool, betw
     optimized = run_pass_checked(Graph([x], [Relu(projected)]), fuse_linear, rtol=1e-5, atol=1e-5)
     histogram = optimized.op_histogram()
     assert histogram.get("Multiply", 0) == 0 and histogram["Add"] == 1 and histogram["MatMul"] == 1
+
+
+def test_scaled_weights_are_the_float64_product_rounded_once() -> None:
+    """The blocked product (no float64 copy of the weights) keeps the bits of the whole-array one,
+    for f32, f16 and f64 weights, per-channel factors that f32 cannot hold and ones it can."""
+    from converter.passes.fuse_linear import _scaled
+
+    for dtype in (np.float32, np.float16, np.float64):
+        weights = RNG.standard_normal((70, 33, 3, 3)).astype(dtype)
+        for factor in (RNG.standard_normal((70, 1, 1, 1)) * 3.7, np.full((70, 1, 1, 1), 0.5), RNG.standard_normal((1, 33, 1, 1))):
+            expected = (weights.astype(np.float64) * factor).astype(dtype)
+            result = _scaled(weights, factor)
+            assert result.dtype == dtype and result.shape == weights.shape
+            assert result.tobytes() == expected.tobytes()
