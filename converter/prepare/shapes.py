@@ -59,12 +59,15 @@ def retype_input(graph: Graph, node: Node, element_type: str) -> Node:
 
 
 def infer_again(graph: Graph, changed: str, source: str) -> None:
-    """Types re-inferred through the whole graph after its inputs changed (bodies of If/Loop keep
-    their own Parameters' types)."""
+    """Types re-inferred through the whole graph after its inputs changed. An If's bodies take the
+    types of what their Parameters read; a Loop's body keeps its own (a carried value may change
+    shape from one iteration to the next)."""
     for node in graph.nodes():
         if node.op.type in ("Parameter", "Const"):
             continue
         try:
+            if node.op.type == "If":
+                _retype_if_bodies(node, changed, source)
             set_output_types(node)
         except ConverterError as error:
             raise ConverterError(f"{source}: {changed}: node {node.name!r} ({node.op.type}) does not take it: {error}") from None
@@ -72,6 +75,21 @@ def infer_again(graph: Graph, changed: str, source: str) -> None:
             inputs = ", ".join(describe(v.shape.dims) for v in node.inputs)
             raise ConverterError(f"{source}: {changed}: node {node.name!r} ({node.op.type}) does not take inputs {inputs}: {error}") from None
     graph.forget()
+
+
+def _retype_if_bodies(node: Node, changed: str, source: str) -> None:
+    for key in ("then", "else"):
+        body = node.bodies[f"{key}_body"]
+        retyped = False
+        for parameter_node, port in zip(body.parameters, node.attrs[f"{key}_inputs"]):
+            outer = node.inputs[port].type
+            if parameter_node.outputs[0].type != outer:
+                parameter_node.attrs["shape"] = outer.shape
+                parameter_node.attrs["element_type"] = outer.element_type
+                set_output_types(parameter_node)
+                retyped = True
+        if retyped:
+            infer_again(body, changed, source)
 
 
 def static_count(value: Value) -> int | None:

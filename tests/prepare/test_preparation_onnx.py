@@ -270,3 +270,33 @@ def test_one_line_errors_name_the_tensor(padded: Path, options: FrontendOptions,
     assert "\n" not in message and str(padded) in message
     for fragment in fragments:
         assert fragment in message, message
+
+
+def test_new_input_shapes_reach_if_bodies(tmp_path: Path) -> None:
+    """x [N, 6] read inside both branches of an If: with --input x[3,6] the branches, the If and what
+    follows it are static; OpenVINO runs both branches and matches onnxruntime."""
+    then_branch = helper.make_graph(
+        [helper.make_node("Mul", ["x", "x"], ["t_out"])], "then", [], [helper.make_tensor_value_info("t_out", TensorProto.FLOAT, None)]
+    )
+    else_branch = helper.make_graph(
+        [helper.make_node("Neg", ["x"], ["e_out"])], "else", [], [helper.make_tensor_value_info("e_out", TensorProto.FLOAT, None)]
+    )
+    graph = helper.make_graph(
+        [
+            helper.make_node("If", ["cond"], ["branch"], then_branch=then_branch, else_branch=else_branch),
+            helper.make_node("Softmax", ["branch"], ["y"], axis=-1),
+        ],
+        "branches",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6]), helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    path = tmp_path / "branches.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    prepared = _ir(path, FrontendOptions(inputs=("x[3,6]",)))
+    assert prepared.outputs[0].shape.dims == (3, 6)
+    for node in (n for n in prepared.nodes() if n.op.type == "If"):
+        assert all(b.parameters[0].outputs[0].shape.dims == (3, 6) for b in node.bodies.values() if b.parameters)
+    x = RNG.standard_normal((3, 6)).astype(np.float32)
+    for cond in (True, False):
+        feeds = {"x": x, "cond": np.array(cond)}
+        _close(_ov(prepared, feeds)[0], _source(path, feeds)[0])

@@ -41,3 +41,27 @@ def test_efficientnet_lite0_with_embedded_normalization_on_real_photos() -> None
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
     assert got[0].argmax() in range(281, 286)  # Chelsea is a cat
     assert (got.argmax(1) == want.argmax(1)).all()
+
+
+def test_mediapipe_face_detector_tflite_with_embedded_normalization_and_layout() -> None:
+    """MediaPipe's short-range face detector (TFLite, NHWC, float16 weights, inputs in [-1, 1]) fed raw
+    BGR NCHW pixels: normalization, reversal and layout embedded; one op fewer than without (the
+    input Transpose cancels) and within 1e-4 of the TFLite interpreter on the normalized RGB photo."""
+    from model_packages import package_file
+    from skimage import data
+    from skimage.transform import resize
+
+    from converter.frontends import reference_runner
+
+    path = package_file("mediapipe", "modules/face_detection/face_detection_short_range.tflite")
+    plain, _ = optimize(load_model(path))
+    options = FrontendOptions(mean_values="input[127.5,127.5,127.5]", scale_values="127.5", reverse_input_channels=True, layout="input(nhwc->nchw)")
+    prepared, _ = optimize(load_model(path, options))
+    count = lambda g: sum(g.op_histogram().values())  # noqa: E731
+    assert count(prepared) == count(plain) - 2  # a Transpose and its order constant
+    photo = resize(np.asarray(data.astronaut())[:, 64:448], (128, 128), preserve_range=True).astype(np.float32)[None]
+    want = reference_runner(path).run({"input": (photo - 127.5) / 127.5})
+    got = GraphRunner(prepared, "openvino").run({"input": np.ascontiguousarray(photo[..., ::-1].transpose(0, 3, 1, 2))})
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * float(np.abs(w).max()))
+    assert float(got[1].max()) > 0  # a confident face logit somewhere: the astronaut's face is found
