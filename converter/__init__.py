@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
 
 if TYPE_CHECKING:
-    from converter.api import convert_model, read_model, save_model
+    from converter.api import convert_model, export_onnx, read_model, save_model
 
 __version__ = "0.1.0"
 
-_API = ("convert_model", "read_model", "save_model")
+_API = ("convert_model", "export_onnx", "read_model", "save_model")
 
 __all__ = [
     "ConverterError",
@@ -22,6 +22,7 @@ __all__ = [
     "NodeConversionError",
     "UnsupportedOpsError",
     "convert_model",
+    "export_onnx",
     "read_model",
     "save_model",
 ]

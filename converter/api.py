@@ -159,3 +159,21 @@ def read_model(xml_path: str | os.PathLike[str], bin_path: str | os.PathLike[str
     from converter.serialize.reader import read_ir
 
     return read_ir(xml_path, bin_path)
+
+
+def export_onnx(
+    model: str | os.PathLike[str] | Graph,
+    output_path: str | os.PathLike[str],
+    fold_fp16: bool = False,
+    check: bool = True,
+) -> Path:
+    """Write an IR (an .xml path or an in-memory graph) as a standard ONNX model (opset 21).
+
+    f16-compressed weights stay f16 initializers + Cast unless `fold_fp16`; `check` runs
+    onnx.checker with full_check first. See docs/export-onnx.md.
+    """
+    from converter.export.onnx_model import export_onnx as lower, save_onnx
+
+    graph = model if isinstance(model, Graph) else read_model(model)
+    source = "<graph>" if isinstance(model, Graph) else str(model)
+    return save_onnx(lower(graph, source, fold_decompression=fold_fp16), output_path, check=check)

@@ -10,6 +10,7 @@ import sys
 
 from converter.cli.app import app
 from converter.cli.convert import convert, info
+from converter.cli.export import export_onnx
 from converter.cli.server import serve, server_app
 from converter.cli.validate import report, validate
 from converter.cli.zoo import zoo
@@ -20,6 +21,7 @@ app.command()(zoo)
 app.command()(serve)
 app.command()(report)
 app.command()(info)
+app.command(name="export-onnx")(export_onnx)
 app.add_typer(server_app, name="server")
 
 
