@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import sys
 from pathlib import Path
 
 from typing import Any
@@ -15,7 +17,39 @@ TYPER_SETTINGS = dict(
     # Plain Click help: Typer's rich help prints `<bool>` after every flag, as if it took a value.
     rich_markup_mode=None,
 )
-app = typer.Typer(name="irforge", help="Convert trained models (ONNX) to OpenVINO IR v11, optimized and validated.", **TYPER_SETTINGS)
+
+
+class IrforgeTyper(typer.Typer):
+    """A Typer that, run as `irforge COMMAND ...` (from the console, on sys.argv), builds the Click
+    command of COMMAND alone. Typer turns the signature of every registered function into Click
+    parameters on each start, and most of that work was for the commands not run (a third of the
+    CLI's own start-up). Anything else (`--help`, a subgroup, CliRunner) sees the whole app."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and "args" not in kwargs and len(sys.argv) > 1:
+            chosen = [c for c in self.registered_commands if _command_name(c) == sys.argv[1]]
+            if len(chosen) == 1:
+                lean = copy.copy(self)
+                lean.registered_commands = chosen
+                lean.registered_groups = []
+                # A group with a no-op callback parses `irforge COMMAND ...` as the whole app does
+                # (a lone command would become the root and read COMMAND as its first argument).
+                lean.registered_callback = typer.models.TyperInfo(callback=_no_options)
+                return typer.Typer.__call__(lean, *args, **kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+def _command_name(command: typer.models.CommandInfo) -> str:
+    if command.name:
+        return command.name
+    return command.callback.__name__.lower().replace("_", "-") if command.callback else ""
+
+
+def _no_options() -> None:
+    """The lean group's callback: the whole app takes no options before its command either."""
+
+
+app = IrforgeTyper(name="irforge", help="Convert trained models (ONNX) to OpenVINO IR v11, optimized and validated.", **TYPER_SETTINGS)
 
 
 class _LazyConsole:

@@ -80,6 +80,8 @@ def detect_format(path: str | os.PathLike[str], framework: str | None = None) ->
 
 
 def _is_mxnet_name(path: Path) -> bool:
+    if not path.name.lower().endswith((".json", ".params")):  # every other model skips the MXNet frontend's import
+        return False
     from converter.frontends.mxnet import is_params_file, is_symbol_file
 
     return is_symbol_file(path) or is_params_file(path)

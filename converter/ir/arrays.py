@@ -27,6 +27,10 @@ def sample_key(array: np.ndarray) -> tuple:
     Reads about 64 evenly spaced elements plus the last few, so memory-mapped weights are
     barely touched.
     """
+    if not array.flags.c_contiguous:  # a view (broadcast, transposed): sample it in place, no flat copy
+        step = max(1, array.size // SAMPLES)
+        picked = array.flat[np.arange(0, array.size, step)[:SAMPLES]]
+        return (array.dtype.str, array.shape, picked.tobytes(), array.flat[np.arange(max(array.size - 4, 0), array.size)].tobytes())
     flat = array.reshape(-1)
     step = max(1, flat.size // SAMPLES)
     region = file_region(flat) if flat.nbytes > MAPPED_BYTES else None

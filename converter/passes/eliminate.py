@@ -262,11 +262,16 @@ def _same_constant(node: Node, constants: dict[tuple, list[Node]]) -> Node:
     return node
 
 
+_ATOMS = frozenset({int, float, str, bool, type(None)})  # hashable as they are: no call per attribute
+
+
 def _frozen(value: Any) -> Any:
     if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+        if not value:
+            return ()
+        return tuple(sorted((k, v if type(v) in _ATOMS else _frozen(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
-        return tuple(_frozen(v) for v in value)
+        return tuple(v if type(v) in _ATOMS else _frozen(v) for v in value)
     if isinstance(value, np.ndarray):
         return (str(value.dtype), value.shape, value.tobytes())
     return value

@@ -91,3 +91,19 @@ def test_a_large_external_weight_is_written_and_compressed_without_paging_it_in(
     fp16 = (out / "FP16" / "m.bin").read_bytes()
     assert weights.tobytes() in fp32
     assert np.clip(weights, -65504, 65504).astype(np.float16).tobytes() in fp16
+
+
+def test_sample_key_of_a_view_reads_the_elements_a_flat_copy_would() -> None:
+    """Broadcast and transposed views are sampled in place (no flat copy of the whole view), to the
+    same key as their contiguous copy, so equal constants still meet in eliminate_duplicates."""
+    rng = np.random.default_rng(7)
+    views = [
+        rng.standard_normal((30, 40)).T,
+        np.broadcast_to(np.float32(3), (5, 7)),
+        np.broadcast_to(rng.standard_normal(3), (1000, 3)),
+        rng.standard_normal((2, 3, 4))[:, ::2],
+        rng.standard_normal(300)[::-1],
+    ]
+    for view in views:
+        assert not view.flags.c_contiguous
+        assert sample_key(view) == sample_key(np.ascontiguousarray(view)), view.shape
