@@ -300,3 +300,29 @@ def test_new_input_shapes_reach_if_bodies(tmp_path: Path) -> None:
     for cond in (True, False):
         feeds = {"x": x, "cond": np.array(cond)}
         _close(_ov(prepared, feeds)[0], _source(path, feeds)[0])
+
+
+@pytest.mark.parametrize(("group", "auto_pad"), [(3, "SAME_UPPER"), (1, "SAME_LOWER"), (3, "VALID")])
+def test_grouped_and_auto_padded_first_convolutions_fold(tmp_path: Path, group: int, auto_pad: str) -> None:
+    """A depthwise (group 3) or plain first convolution with ONNX auto_pad and stride 2 on an
+    odd size: the padding begins where the IR's auto_pad puts it, and the mean folds exactly."""
+    w = (RNG.standard_normal((6, 3 // group, 3, 3)) * 0.3).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3], strides=[2, 2], auto_pad=auto_pad, group=group),
+        helper.make_node("Relu", ["c"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "first",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 15, 12])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(RNG.standard_normal(6).astype(np.float32), "b")],
+    )
+    path = tmp_path / "first.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    options = FrontendOptions(mean_values="x[123.68,116.78,103.94]", scale_values="x[58.4,57.1,57.4]", reverse_input_channels=group == 1)
+    prepared = _ir(path, options)
+    assert prepared.op_histogram() == _ir(path, FrontendOptions()).op_histogram()
+    raw = RNG.uniform(0, 255, (1, 3, 15, 12)).astype(np.float32)
+    (want,) = _source(path, {"x": _normalized(raw, reverse=group == 1)})
+    _close(_ov(prepared, {"x": raw})[0], want)
