@@ -68,7 +68,7 @@ def prepare_graph(graph: Graph, preparation: Preparation, source: str) -> Graph:
             plan = plans.get(input_name(node))
             if plan is None:
                 continue
-            node, embedded = embed(graph, node, plan)
+            node, embedded = embed(graph, node, plan, source)
             if embedded is not None:
                 fold_into_first_layer(graph, plan, embedded)
     for request, _ in resolved:

@@ -108,7 +108,7 @@ def plan_inputs(
     """One plan per input that is preprocessed. `inputs`: (name, dims in the model's layout, its
     declared layout) for every input of the prepared graph."""
     names = [name for name, _, _ in inputs]
-    layouts = _per_input(preparation.layouts and {r.name: r for r in preparation.layouts}, names, "--layout", source)
+    layouts = _per_input({r.name: r for r in preparation.layouts}, names, "--layout", source)
     means = _per_input(preparation.mean_values, names, "--mean-values", source)
     scales = _per_input(preparation.scale_values, names, "--scale-values", source)
     plans: dict[str, InputPlan] = {}
@@ -197,14 +197,14 @@ class Embedded:
     prepared: Value
 
 
-def embed(graph: Graph, node: Node, plan: InputPlan) -> tuple[Node, Embedded | None]:
+def embed(graph: Graph, node: Node, plan: InputPlan, source: str) -> tuple[Node, Embedded | None]:
     """The plan's ops after Parameter `node`; returns the (possibly new) Parameter."""
     value = node.outputs[0]
     dtype = value.element_type.numpy
     embedded = None
     if plan.reverse or plan.mean is not None or plan.scale is not None:
         if not value.element_type.is_float:
-            raise ConverterError(f"input {plan.name!r} is {value.element_type.value}: mean, scale and channel reversal need a float input (give {plan.name}{{f32}}... or convert it)")
+            raise ConverterError(f"{source}: input {plan.name!r} is {value.element_type.value}: mean, scale and channel reversal need a float input")
         x: Value = value
         if plan.reverse:
             x = Gather(x, const(plan.channels()), const(np.array(plan.channel_axis, np.int64)), name=f"{plan.name}/reverse_channels")

@@ -326,3 +326,16 @@ def test_grouped_and_auto_padded_first_convolutions_fold(tmp_path: Path, group: 
     raw = RNG.uniform(0, 255, (1, 3, 15, 12)).astype(np.float32)
     (want,) = _source(path, {"x": _normalized(raw, reverse=group == 1)})
     _close(_ov(prepared, {"x": raw})[0], want)
+
+
+def test_preprocessing_an_integer_input_is_an_error(tmp_path: Path) -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["ids"], ["y"], to=TensorProto.FLOAT)],
+        "ids",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    path = tmp_path / "ids.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    with pytest.raises(ConverterError, match=r"ids.onnx: input 'ids' is i64: mean, scale and channel reversal need a float input"):
+        load_model(path, FrontendOptions(mean_values="[1,2,3]"))
