@@ -62,7 +62,7 @@ def test_convert_and_validate_with_preparation(onnx_model: Path, tmp_path: Path)
 
     plain = irforge("convert", onnx_model, "-o", tmp_path / "plain", "--precision", "fp32", "--input", "image[1,3,16,16],gain->[0.5]")
     assert plain.returncode == 0, plain.stderr
-    result = irforge("convert", onnx_model, "-o", tmp_path / "ir", "--precision", "fp32", *OPTIONS)
+    result = irforge("convert", onnx_model, "-o", tmp_path / "ir", "--precision", "fp32", "--verify", *OPTIONS)  # --verify feeds raw images
     assert result.returncode == 0, result.stderr
     xml = tmp_path / "ir" / "FP32" / "scorer.xml"
     assert _op_count(xml) == _op_count(tmp_path / "plain" / "FP32" / "scorer.xml")

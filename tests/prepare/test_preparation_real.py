@@ -65,3 +65,27 @@ def test_mediapipe_face_detector_tflite_with_embedded_normalization_and_layout()
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * float(np.abs(w).max()))
     assert float(got[1].max()) > 0  # a confident face logit somewhere: the astronaut's face is found
+
+
+def test_open_nsfw_caffe_with_embedded_bgr_mean() -> None:
+    """Yahoo's open_nsfw ResNet-50-1by2 (Caffe, the nsfw package) takes BGR pixels minus the BGR mean
+    (104, 117, 123); with that mean and the reversal embedded the application feeds raw RGB. Its first
+    layer is a 7×7 stride-2 convolution padded by 3: the mean folds as a per-position bias, no op added;
+    OpenVINO matches OpenCV's Caffe importer on the prepared photo."""
+    from model_packages import package_file
+
+    from converter.frontends.caffe.reference import CaffeReference
+
+    path = package_file("nsfw", "resnet_50_1by2_nsfw.caffemodel")
+    reference = CaffeReference(path)
+    name = reference.input_specs()[0].name
+    plain, _ = optimize(load_model(path))
+    prepared, _ = optimize(load_model(path, FrontendOptions(mean_values=f"{name}[104,117,123]", reverse_input_channels=True)))
+    assert prepared.op_histogram() == plain.op_histogram()
+    rgb = np.stack([_raw_photo(photo) for photo in ("astronaut", "coffee")]).transpose(0, 3, 1, 2)
+    runner = GraphRunner(prepared, "openvino")
+    for image in rgb:
+        bgr = image[None, ::-1] - np.array([104, 117, 123], np.float32)[None, :, None, None]
+        (want,) = reference.run({name: np.ascontiguousarray(bgr, dtype=np.float32)})
+        (got,) = runner.run({name: np.ascontiguousarray(image[None])})
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
