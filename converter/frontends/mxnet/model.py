@@ -44,6 +44,12 @@ RANK_PRESERVING = {
     "elemwise_add", "elemwise_sub", "elemwise_mul", "elemwise_div", "InstanceNorm", "LayerNorm",
 }  # fmt: skip
 WINDOW_OPS = {"Convolution", "Deconvolution", "Pooling"}
+# Ops that exist for training only; a symbol holding them is a training graph.
+TRAINING_OPS = {
+    "_contrib_MultiBoxTarget": "SSD's loss targets from the labels",
+    "_npx_multibox_target": "SSD's loss targets from the labels",
+    "MultiBoxTarget": "SSD's loss targets from the labels",
+}
 
 
 class MXNetContext:
@@ -74,7 +80,9 @@ def convert_symbol(symbol: Symbol, params: Params, source: str, handlers: dict[s
         if node.op != "null" and ctx.handler(node.op) is None:
             unsupported.setdefault(node.op, []).append(node.name)
     if unsupported:
-        raise UnsupportedOpsError(source, unsupported)
+        training = [f"{op} is a training op ({TRAINING_OPS[op]})" for op in sorted(unsupported) if op in TRAINING_OPS]
+        hint = "; ".join(training) + ": convert the inference symbol" if training else ""
+        raise UnsupportedOpsError(source, unsupported, hint)
     consumers = symbol.consumers()
     for node in symbol.nodes:
         ctx.node = node

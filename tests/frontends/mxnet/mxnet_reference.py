@@ -530,12 +530,81 @@ def multibox_prior(inputs: list[Array], attrs: dict) -> Array:
     return np.clip(boxes, 0, 1) if flag(attrs, "clip", False) else boxes
 
 
+def _box_overlap(a: Array, b: Array) -> np.float32:
+    """CalculateOverlap of contrib/multibox_detection.cc, in float32."""
+    f = np.float32
+    w = max(f(0), min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(f(0), min(a[3], b[3]) - max(a[1], b[1]))
+    i = w * h
+    u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - i
+    return f(0) if u <= 0 else f(i / u)
+
+
+def multibox_detection(inputs: list[Array], attrs: dict) -> Array:
+    """MultiBoxDetectionForward of contrib/multibox_detection.cc (the CPU kernel), loop by loop, in
+    float32: best class per anchor (class 0 is the background, whatever background_id says), the
+    threshold, the decode, the valid rows compacted in anchor order; then (when 0 < nms_threshold
+    <= 1) a stable sort by score, nms_topk (the rows past it keep their compacted score and box,
+    class -1), and the greedy NMS that marks suppressed rows' class -1. Every other row is all -1."""
+    cls_prob, loc_pred, anchor = (np.asarray(a, np.float32) for a in inputs)
+    f = np.float32
+    threshold = f(number(attrs, "threshold", 0.01))
+    nms_threshold = f(number(attrs, "nms_threshold", 0.5))
+    clip = flag(attrs, "clip", True)
+    force_suppress = flag(attrs, "force_suppress", False)
+    nms_topk = integer(attrs, "nms_topk", -1)
+    vx, vy, vw, vh = (f(v) for v in floats(attrs, "variances", (0.1, 0.1, 0.2, 0.2)))
+    batches, classes, anchors_count = cls_prob.shape
+    anchors = anchor.reshape(anchors_count, 4)
+    out = np.full((batches, anchors_count, 6), -1, np.float32)
+    for n in range(batches):
+        rows = np.zeros((anchors_count, 6), np.float32)
+        for i in range(anchors_count):
+            score, class_id = f(-1), 0
+            for j in range(1, classes):
+                if cls_prob[n, j, i] > score:
+                    score, class_id = cls_prob[n, j, i], j
+            if class_id > 0 and score < threshold:
+                class_id = 0
+            al, at, ar, ab = anchors[i]
+            aw, ah = ar - al, ab - at
+            ax, ay = (al + ar) / f(2), (at + ab) / f(2)
+            px, py, pw, ph = loc_pred[n, i * 4 : i * 4 + 4]
+            ox, oy = px * vx * aw + ax, py * vy * ah + ay
+            ow, oh = np.exp(pw * vw) * aw / f(2), np.exp(ph * vh) * ah / f(2)
+            box = [ox - ow, oy - oh, ox + ow, oy + oh]
+            if clip:
+                box = [max(f(0), min(f(1), v)) for v in box]
+            rows[i] = [class_id - 1, score, *box]
+        p_out = out[n]
+        valid = rows[rows[:, 0] >= 0]
+        p_out[: len(valid)] = valid
+        if len(valid) < 1 or nms_threshold <= 0 or nms_threshold > 1:
+            continue
+        order = sorted(range(len(valid)), key=lambda k: -valid[k, 1])  # Python's sort is stable
+        keep = len(order)
+        if 0 < nms_topk < keep:
+            keep = nms_topk
+            p_out[keep : len(valid), 0] = -1
+        p_out[:keep] = valid[order[:keep]]
+        for i in range(keep):
+            if p_out[i, 0] < 0:
+                continue
+            for j in range(i + 1, keep):
+                if p_out[j, 0] < 0:
+                    continue
+                if (force_suppress or p_out[i, 0] == p_out[j, 0]) and _box_overlap(p_out[i, 2:], p_out[j, 2:]) >= nms_threshold:
+                    p_out[j, 0] = -1
+    return out
+
+
 def _compare(fn: Callable) -> Callable[[list[Array], dict], Array]:
     return lambda inputs, attrs: fn(inputs[0], inputs[1]).astype(inputs[0].dtype)
 
 
 OPS: dict[str, Callable[[list[Array], dict], Array | list[Array]]] = {
     "_contrib_MultiBoxPrior": multibox_prior,
+    "_contrib_MultiBoxDetection": multibox_detection,
     "Convolution": convolution,
     "Deconvolution": deconvolution,
     "Pooling": pooling,

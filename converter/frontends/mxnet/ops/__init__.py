@@ -83,6 +83,9 @@ ALIASES: dict[str, str] = {
     "_LogicalOrScalar": "_logical_or_scalar",
     "_LogicalXorScalar": "_logical_xor_scalar",
     "MultiBoxPrior": "_contrib_MultiBoxPrior",
+    "_npx_multibox_prior": "_contrib_MultiBoxPrior",
+    "MultiBoxDetection": "_contrib_MultiBoxDetection",
+    "_npx_multibox_detection": "_contrib_MultiBoxDetection",
 }
 
 
