@@ -47,6 +47,9 @@ def _infer_if(node: Node) -> list[TensorType]:
     else_outputs = node.bodies["else_body"].outputs
     if len(then_outputs) != len(else_outputs):
         raise ValueError(f"If: then_body has {len(then_outputs)} outputs, else_body {len(else_outputs)}")
+    cond = node.inputs[0].const
+    if cond is not None and cond.size == 1:  # only the taken body ever runs
+        return [v.type for v in (then_outputs if bool(cond.reshape(-1)[0]) else else_outputs)]
     return [merge_types(t.type, e.type) for t, e in zip(then_outputs, else_outputs)]
 
 

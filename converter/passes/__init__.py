@@ -9,6 +9,7 @@ from __future__ import annotations
 from converter.passes.eliminate import eliminate_duplicates, eliminate_noops
 from converter.passes.fold_batchnorm import fold_batchnorm
 from converter.passes.fold_constants import fold_constants
+from converter.passes.fold_if import fold_if
 from converter.passes.fuse_activations import (
     fuse_clamp,
     fuse_gelu,
@@ -31,6 +32,7 @@ PASSES: dict[str, PassFn] = {
     "eliminate_noops": eliminate_noops,
     "eliminate_duplicates": eliminate_duplicates,
     "fold_constants": fold_constants,
+    "fold_if": fold_if,
     "fold_batchnorm": fold_batchnorm,
     "fuse_linear": fuse_linear,
     "sink_transposes": sink_transposes,

@@ -109,3 +109,26 @@ def test_cli_writes_a_checked_model_and_exits_2_on_bad_input(tmp_path: Path) -> 
     broken.write_text("<net")
     failed = subprocess.run([*command, str(broken), "-o", str(tmp_path / "b.onnx")], capture_output=True, text=True)
     assert failed.returncode == 2 and "error:" in failed.stderr and not (tmp_path / "b.onnx").exists()
+
+
+def test_silero_ir_with_its_sample_rate_if_exports(tmp_path: Path) -> None:
+    """The real silero-vad model (an If chosen by `sr`, static ranks after fold_if) as IR, then ONNX."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or spec.origin is None:
+        pytest.skip("silero-vad is not installed (tests/model-packages.txt)")
+    source = Path(spec.origin).parent / "data" / "silero_vad.onnx"
+    xml, _ = save_model(convert_model(source), tmp_path / "ir" / "silero.xml")
+    model = onnx.load(export_onnx(xml, tmp_path / "silero.onnx"))
+    assert sum(n.op_type == "If" for n in model.graph.node) == 1
+    exported, original = _session(model), ort.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for sample_rate, samples in ((16000, 576), (8000, 288)):
+        feeds = {
+            "input": (0.3 * rng.standard_normal((1, samples))).astype(np.float32),
+            "state": (0.3 * rng.standard_normal((2, 1, 128))).astype(np.float32),
+            "sr": np.array(sample_rate, np.int64),
+        }
+        for a, e in zip(exported.run(None, feeds), original.run(None, feeds)):
+            np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5)
