@@ -33,6 +33,11 @@ def _touch() -> None:
     _generation += 1
 
 
+def generation() -> int:
+    """A counter bumped by every edit of a node's inputs: equal readings mean no edge changed."""
+    return _generation
+
+
 class _Inputs(list):
     """A node's input list: any change to it invalidates every graph's cached queries."""
 
@@ -282,10 +287,11 @@ class Graph:
                 if name not in new.names:
                     new.names.append(name)
         self.outputs = [resolve(value) for value in self.outputs]
+        replaced = mapping.keys()
         visited: set[int] = set()
         for node in self.nodes():
             visited.add(id(node))
-            if any(value in mapping for value in node._inputs):  # only touched nodes change
+            if not replaced.isdisjoint(node._inputs):  # only touched nodes change
                 node.inputs = [resolve(value) for value in node._inputs]
         # Replacement nodes become live only now and may read replaced values themselves:
         # walk up from the replacements through nodes the sweep above did not see.
@@ -295,7 +301,7 @@ class Graph:
             if id(node) in visited:
                 continue
             visited.add(id(node))
-            if any(value in mapping for value in node._inputs):
+            if not replaced.isdisjoint(node._inputs):
                 node.inputs = [resolve(value) for value in node._inputs]
             stack.extend(value.producer for value in node._inputs)
         self.forget()  # stale queries would keep the replaced nodes (and their weights) alive

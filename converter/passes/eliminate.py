@@ -25,7 +25,7 @@ def eliminate_noops(graph: Graph) -> Graph:
     users = graph.users()
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
-        if mapping and any(v in mapping for v in node.inputs):  # untouched nodes keep the graph's cached queries
+        if mapping and not mapping.keys().isdisjoint(node.inputs):  # untouched nodes keep the graph's cached queries
             node.inputs = [mapping.get(v, v) for v in node.inputs]
         replacement = _noop_source(node)
         if replacement is None:
@@ -236,14 +236,14 @@ def eliminate_duplicates(graph: Graph) -> Graph:
     constants: dict[tuple, list[Node]] = {}
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
-        if mapping and any(v in mapping for v in node.inputs):  # untouched nodes keep the graph's cached queries
+        if mapping and not mapping.keys().isdisjoint(node.inputs):  # untouched nodes keep the graph's cached queries
             node.inputs = [mapping.get(v, v) for v in node.inputs]
         if node.op.type == "Parameter" or node.bodies:
             continue
         if node.op.type == "Const":
             original = _same_constant(node, constants)
         else:
-            key = (node.op, tuple(id(v) for v in node.inputs), _frozen(node.attrs), _frozen(node.rt_info))
+            key = (node.op, tuple(map(id, node.inputs)), _frozen(node.attrs), _frozen(node.rt_info))
             original = seen.setdefault(key, node)
         if original is not node:
             for duplicate, kept in zip(node.outputs, original.outputs):

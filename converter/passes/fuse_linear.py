@@ -37,7 +37,7 @@ def _sweep(graph: Graph) -> bool:
     users = graph.users()
     mapping: dict[Value, Value] = {}
     for node in graph.nodes():
-        if any(v in mapping for v in node.inputs):
+        if mapping and not mapping.keys().isdisjoint(node.inputs):
             continue  # its inputs changed this round: look again next round
         replacement = _rewrite(node, users, graph)
         if replacement is not None:

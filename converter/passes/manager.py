@@ -18,6 +18,7 @@ import numpy as np
 from converter.errors import ConverterError
 from converter.ir.graph import Graph
 from converter.passes.check import GraphCheckError, check_graph
+from converter.passes.release import ReplacedWeights
 
 PassFn = Callable[[Graph], Graph]
 
@@ -81,11 +82,13 @@ def run_pipeline(
     `inputs` (by input name or in order), or on inputs found for the graph when none are given."""
     report = PipelineReport()
     reference = _Reference(graph, inputs, seed) if verify else None
+    replaced = ReplacedWeights(graph)
     before, ops_before = _summary(graph)
     for name, pass_fn in passes:
         started = time.perf_counter()
         graph = pass_fn(graph)
         seconds = time.perf_counter() - started
+        replaced.note(graph)
         after, ops_after = _summary(graph)
         record = PassRecord(
             name,
@@ -103,23 +106,8 @@ def run_pipeline(
                 raise PassVerificationError(name, str(error)) from None
             record.max_abs_diff = reference.check(name, graph, rtol, atol, per_tensor)
         report.records.append(record)
-    _release_replaced_weights(graph)
+    replaced.release(graph)  # the weights the passes dropped, freed now (see converter/passes/release.py)
     return graph, report
-
-
-COLLECT_FROM_BYTES = 16 << 20
-
-
-def _release_replaced_weights(graph: Graph) -> None:
-    """Free the weights the passes replaced. A dropped node and its values form a reference cycle
-    (value → producer → outputs), so their arrays wait for a full garbage collection, which a
-    pipeline seldom triggers: a ResNet-50 would carry its unfused filters into FP16 compression
-    and writing. One collection costs milliseconds; it runs when the weights are large."""
-    weights = sum(node.attrs["value"].nbytes for node in graph.nodes() if node.op.type == "Const")
-    if weights >= COLLECT_FROM_BYTES:
-        import gc
-
-        gc.collect()
 
 
 class _Reference:

@@ -1,0 +1,73 @@
+"""converter/passes/release.py: weights the passes drop are freed at the end of the pipeline by
+cutting their cycles when nothing else holds them (no full garbage collection), and left intact
+(one full collection instead) when something does."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+
+from converter.ir.graph import Graph
+from converter.ir.types import ElementType, Shape
+from converter.ops.core import const, parameter
+from converter.ops.elementwise import Add, Multiply
+from converter.passes.manager import run_pipeline
+from converter.passes.release import COLLECT_FROM_BYTES
+
+SIZE = COLLECT_FROM_BYTES // 4 + 1024  # f32 elements: just over the threshold
+
+
+def _graph() -> tuple[Graph, np.ndarray]:
+    weight = np.full(SIZE, 0.5, dtype=np.float32)
+    x = parameter("x", ElementType.f32, Shape.of(SIZE))
+    return Graph([x], [Add(Multiply(x.outputs[0], const(weight, name="w")), const(np.float32(1.0)))]), weight
+
+
+def _fold_the_scale(graph: Graph) -> Graph:
+    """A pass that replaces Multiply(x, w) by Multiply(x, 2w): the old Multiply and w are dropped."""
+    add = graph.outputs[0].producer
+    multiply = add.inputs[0].producer
+    scaled = Multiply(multiply.inputs[0], const(multiply.inputs[1].const * 2, name="w2"))
+    graph.replace_values({multiply.outputs[0]: scaled})
+    return graph
+
+
+def test_dropped_weights_are_freed_without_a_collection() -> None:
+    graph, weight = _graph()
+    alive = weakref.ref(weight)
+    del weight
+    collections: list[str] = []
+    record = lambda phase, info: collections.append(phase)  # noqa: E731
+    gc.disable()  # so only the cut cycles can free it
+    gc.callbacks.append(record)
+    try:
+        graph, report = run_pipeline(graph, [("fold", _fold_the_scale)])
+        assert alive() is None and collections == []
+    finally:
+        gc.callbacks.remove(record)
+        gc.enable()
+    assert graph.outputs[0].producer.inputs[0].producer.inputs[1].const[0] == 1.0
+    assert [r.name for r in report.records] == ["fold"]
+
+
+def test_a_dropped_node_someone_holds_is_left_whole() -> None:
+    graph, weight = _graph()
+    held = graph.outputs[0].producer.inputs[0].producer  # the Multiply the pass drops
+    alive = weakref.ref(weight)
+    del weight
+    graph, _ = run_pipeline(graph, [("fold", _fold_the_scale)])
+    assert alive() is not None  # still reachable through `held`
+    assert held.outputs and held.outputs[0].producer is held and held.inputs[1].const is alive()
+    del held
+    gc.collect()
+    assert alive() is None
+
+
+def test_small_models_are_left_to_the_collector() -> None:
+    weight = np.full(1024, 0.5, dtype=np.float32)
+    x = parameter("x", ElementType.f32, Shape.of(1024))
+    graph = Graph([x], [Add(Multiply(x.outputs[0], const(weight, name="w")), const(np.float32(1.0)))])
+    graph, _ = run_pipeline(graph, [("fold", _fold_the_scale)])
+    assert graph.outputs[0].producer.inputs[0].producer.inputs[1].const[0] == 1.0
