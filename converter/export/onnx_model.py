@@ -5,7 +5,8 @@ OpenVINO op, the exact inverse of its semantics: MVN, Gelu, HSwish, Interpolate,
 convolutions, NormalizeL2, DetectionOutput... become ONNX subgraphs), so what onnxruntime runs
 when it executes an IR and what is exported are the same model. This module adds what a file
 for other tools needs: the IR's own input and output names, symbolic dims (`name_dimK`) for the
-dynamic dims of the inputs, decompressed f16 weights as f16 initializers + Cast (the IR's
+dynamic dims of the inputs (an output dim proven equal to one gets its name),
+decompressed f16 weights as f16 initializers + Cast (the IR's
 `Const f16 → Convert f32`; `fold_decompression=True` stores them as f32 instead), one check of
 every op before lowering (all unsupported ops reported at once), and `onnx.checker` with
 full_check. The default-domain opset is `ONNX_OPSET` (21), ir_version 10.
@@ -69,8 +70,9 @@ def export_onnx(graph: Graph, source: str = "<graph>", fold_decompression: bool 
     for value, onnx_name, name in zip(graph.outputs, produced, output_names):
         ctx.nodes.append(helper.make_node("Identity", [onnx_name], [name], name=f"{name}/result"))
     _drop_unused_initializers(ctx)
-    inputs = [_value_info(name, p.outputs[0], symbolic=True) for p, name in zip(graph.parameters, input_names)]
-    outputs = [_value_info(name, value, symbolic=False) for value, name in zip(graph.outputs, output_names)]
+    dim_names = _dim_names(graph, input_names)
+    inputs = [_value_info(name, p.outputs[0], dim_names) for p, name in zip(graph.parameters, input_names)]
+    outputs = [_value_info(name, value, dim_names) for value, name in zip(graph.outputs, output_names)]
     onnx_graph = helper.make_graph(ctx.nodes, graph.name, inputs, outputs, ctx.initializers)
     model = helper.make_model(
         onnx_graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)], producer_name="irforge", ir_version=IR_VERSION
@@ -105,9 +107,32 @@ def _initializer_bytes(graph: onnx.GraphProto) -> int:
     return total
 
 
-def _value_info(name: str, value: Value, symbolic: bool) -> onnx.ValueInfoProto:
+def _dim_names(graph: Graph, input_names: list[str]) -> dict[tuple[Value, int], str]:
+    """A symbolic name for every dynamic dim of the inputs (`NAME_dimK`), and the same name for
+    an output dim proven equal to it (`simplify_shapes.dim_origins`: a batch dim in and out)."""
+    from converter.passes.simplify_shapes import dim_origins
+
+    origins = dim_origins(graph)
+    by_origin: dict[object, str] = {}
+    names: dict[tuple[Value, int], str] = {}
+    for parameter, input_name in zip(graph.parameters, input_names):
+        value = parameter.outputs[0]
+        for axis, dim in enumerate(value.shape.dims or ()):
+            if dim is None:
+                names[(value, axis)] = f"{input_name}_dim{axis}"
+                origin = (origins.get(value) or [None] * (axis + 1))[axis]
+                if isinstance(origin, tuple):
+                    by_origin.setdefault(origin, names[(value, axis)])
+    for value in graph.outputs:
+        for axis, origin in enumerate(origins.get(value) or ()):
+            if isinstance(origin, tuple) and origin in by_origin and (value, axis) not in names:
+                names[(value, axis)] = by_origin[origin]
+    return names
+
+
+def _value_info(name: str, value: Value, dim_names: dict[tuple[Value, int], str]) -> onnx.ValueInfoProto:
     dims = value.shape.dims
-    shape = None if dims is None else [d if d is not None else (f"{name}_dim{axis}" if symbolic else None) for axis, d in enumerate(dims)]
+    shape = None if dims is None else [d if d is not None else dim_names.get((value, axis)) for axis, d in enumerate(dims)]
     return helper.make_tensor_value_info(name, ONNX_ELEMENT_TYPE[value.element_type], shape)
 
 

@@ -43,7 +43,8 @@ class TypeConflict(ValueError):
 
 
 def fold_if(graph: Graph) -> Graph:
-    _fold(graph, trials=True)
+    if any(node.op.type == "If" for node in graph.nodes()):  # Ifs inside Loop bodies stay as they are
+        _fold(graph, trials=True)
     return graph
 
 
