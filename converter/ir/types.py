@@ -18,14 +18,17 @@ class ElementType(enum.Enum):
     bf16 = "bf16"
     f8e4m3 = "f8e4m3"
     f8e5m2 = "f8e5m2"
+    f4e2m1 = "f4e2m1"
     i64 = "i64"
     i32 = "i32"
     i16 = "i16"
     i8 = "i8"
+    i4 = "i4"
     u64 = "u64"
     u32 = "u32"
     u16 = "u16"
     u8 = "u8"
+    u4 = "u4"
     boolean = "boolean"
 
     @property
@@ -47,7 +50,17 @@ class ElementType(enum.Enum):
 
     @property
     def itemsize(self) -> int:
+        """Bytes per element in memory (numpy's; 1 for the 4-bit types, which ml_dtypes keeps a byte each)."""
         return self.numpy.itemsize
+
+    @property
+    def bitwidth(self) -> int:
+        """Bits per element as stored in IR (4 for i4, u4, f4e2m1: packed two to a byte)."""
+        return 4 if self in _NIBBLES else 8 * self.numpy.itemsize
+
+    def storage_bytes(self, count: int) -> int:
+        """Bytes `count` elements take in a .bin file."""
+        return (count + 1) // 2 if self in _NIBBLES else count * self.numpy.itemsize
 
     @staticmethod
     def from_numpy(dtype: np.dtype | type) -> ElementType:
@@ -65,7 +78,10 @@ class ElementType(enum.Enum):
         raise ValueError(f"unknown port precision {precision!r}")
 
 
-_FLOATS = frozenset({ElementType.f64, ElementType.f32, ElementType.f16, ElementType.bf16, ElementType.f8e4m3, ElementType.f8e5m2})
+_FLOATS = frozenset(
+    {ElementType.f64, ElementType.f32, ElementType.f16, ElementType.bf16, ElementType.f8e4m3, ElementType.f8e5m2, ElementType.f4e2m1}
+)
+_NIBBLES = frozenset({ElementType.i4, ElementType.u4, ElementType.f4e2m1})
 _INTEGERS = frozenset(set(ElementType) - _FLOATS - {ElementType.boolean})
 
 _NUMPY = {
@@ -75,14 +91,17 @@ _NUMPY = {
     ElementType.bf16: np.dtype(ml_dtypes.bfloat16),
     ElementType.f8e4m3: np.dtype(ml_dtypes.float8_e4m3fn),
     ElementType.f8e5m2: np.dtype(ml_dtypes.float8_e5m2),
+    ElementType.f4e2m1: np.dtype(ml_dtypes.float4_e2m1fn),
     ElementType.i64: np.dtype(np.int64),
     ElementType.i32: np.dtype(np.int32),
     ElementType.i16: np.dtype(np.int16),
     ElementType.i8: np.dtype(np.int8),
+    ElementType.i4: np.dtype(ml_dtypes.int4),
     ElementType.u64: np.dtype(np.uint64),
     ElementType.u32: np.dtype(np.uint32),
     ElementType.u16: np.dtype(np.uint16),
     ElementType.u8: np.dtype(np.uint8),
+    ElementType.u4: np.dtype(ml_dtypes.uint4),
     ElementType.boolean: np.dtype(np.bool_),
 }
 
@@ -93,14 +112,17 @@ _PRECISION = {
     ElementType.bf16: "BF16",
     ElementType.f8e4m3: "F8E4M3",
     ElementType.f8e5m2: "F8E5M2",
+    ElementType.f4e2m1: "F4E2M1",
     ElementType.i64: "I64",
     ElementType.i32: "I32",
     ElementType.i16: "I16",
     ElementType.i8: "I8",
+    ElementType.i4: "I4",
     ElementType.u64: "U64",
     ElementType.u32: "U32",
     ElementType.u16: "U16",
     ElementType.u8: "U8",
+    ElementType.u4: "U4",
     ElementType.boolean: "BOOL",
 }
 

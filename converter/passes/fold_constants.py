@@ -19,7 +19,8 @@ from converter.ops.spec import set_output_types
 MAX_NEW_BYTES = 64 * 1024
 
 COMPRESSED_WEIGHT_TYPES = frozenset(
-    {ElementType.i8, ElementType.u8, ElementType.i16, ElementType.u16, ElementType.f8e4m3, ElementType.f8e5m2}
+    {ElementType.i8, ElementType.u8, ElementType.i16, ElementType.u16, ElementType.f8e4m3, ElementType.f8e5m2,
+     ElementType.i4, ElementType.u4, ElementType.f4e2m1}
 )
 
 

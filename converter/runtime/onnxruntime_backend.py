@@ -41,11 +41,18 @@ class OnnxRuntimeExecutable:
 _FLOAT8 = {
     onnx.TensorProto.FLOAT8E4M3FN: np.dtype(ml_dtypes.float8_e4m3fn),
     onnx.TensorProto.FLOAT8E5M2: np.dtype(ml_dtypes.float8_e5m2),
+    # int4 / uint4 likewise (every value is exact in float32); float4 E2M1 needs Cast-23, above
+    # the lowering's opset
+    onnx.TensorProto.INT4: np.dtype(ml_dtypes.int4),
+    onnx.TensorProto.UINT4: np.dtype(ml_dtypes.uint4),
 }
 
 
+_FLOAT8_ONLY = (onnx.TensorProto.FLOAT8E4M3FN, onnx.TensorProto.FLOAT8E5M2)
+
+
 def _float8_io_as_float32(model: onnx.ModelProto) -> dict[int, np.dtype]:
-    """onnxruntime's Python API cannot pass float8 arrays: the model's float8 inputs and
+    """onnxruntime's Python API cannot pass float8 (or int4 / uint4) arrays: the model's such inputs and
     outputs become float32 with an exact Cast inside. Returns {output index: float8 dtype}."""
     graph = model.graph
     casts = []
@@ -55,7 +62,8 @@ def _float8_io_as_float32(model: onnx.ModelProto) -> dict[int, np.dtype]:
             inner = value_info.name + "_float8"
             for node in graph.node:
                 node.input[:] = [inner if name == value_info.name else name for name in node.input]
-            casts.append(helper.make_node("Cast", [value_info.name], [inner], to=tensor_type.elem_type, saturate=0))
+            saturate = {"saturate": 0} if tensor_type.elem_type in _FLOAT8_ONLY else {}  # an error on other types
+            casts.append(helper.make_node("Cast", [value_info.name], [inner], to=tensor_type.elem_type, **saturate))
             tensor_type.elem_type = onnx.TensorProto.FLOAT
     float8_outputs = {}
     for index, value_info in enumerate(graph.output):

@@ -9,6 +9,7 @@ import ml_dtypes
 import numpy as np
 
 from converter.ir.graph import Graph
+from converter.ir.packing import pack_nibbles, unpack_nibbles
 from converter.serialize.writer import serialize
 
 
@@ -53,6 +54,11 @@ def _tensor(value: np.ndarray):
         return tensor
     if array.dtype in _FLOAT8:
         return openvino.Tensor(array.view(np.uint8), list(array.shape), getattr(openvino.Type, _FLOAT8[array.dtype]))
+    if array.dtype in _NIBBLES:  # OpenVINO holds i4/u4/f4e2m1 packed two to a byte, low nibble first
+        tensor = openvino.Tensor(getattr(openvino.Type, _NIBBLES[array.dtype]), openvino.Shape(list(array.shape)))
+        if array.size:
+            tensor.data.reshape(-1).view(np.uint8)[...] = pack_nibbles(array)
+        return tensor
     return array
 
 
@@ -65,11 +71,17 @@ def _array(tensor) -> np.ndarray:
     for dtype, type_name in _FLOAT8.items():
         if tensor.element_type == getattr(openvino.Type, type_name):
             return data.view(dtype)
+    for dtype, type_name in _NIBBLES.items():
+        if tensor.element_type == getattr(openvino.Type, type_name):
+            return unpack_nibbles(data, dtype, tuple(tensor.shape))
     return data
 
 
 _FLOAT8 = {np.dtype(ml_dtypes.float8_e4m3fn): "f8e4m3", np.dtype(ml_dtypes.float8_e5m2): "f8e5m2"}
 """float8 tensors go by their bit pattern too (numpy dtype → OpenVINO type name)."""
+
+_NIBBLES = {np.dtype(ml_dtypes.int4): "i4", np.dtype(ml_dtypes.uint4): "u4", np.dtype(ml_dtypes.float4_e2m1fn): "f4e2m1"}
+"""4-bit tensors, packed (numpy dtype → OpenVINO type name)."""
 
 
 def run(graph: Graph, inputs: list[np.ndarray] | Mapping[str, np.ndarray]) -> list[np.ndarray]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from converter.errors import InvalidModelError
 from converter.ir.graph import Graph, Node, Value
+from converter.ir.packing import unpack_nibbles
 from converter.ir.types import ElementType, Shape, TensorType
 from converter.ops import ALL_OPS
 from converter.ops.core import Const
@@ -173,7 +174,7 @@ class _Reader:
             raise self.fail(f"Const layer {name!r}: bad or missing attribute ({error})") from None
         if not shape.is_static:
             raise self.fail(f"Const layer {name!r}: shape must be static")
-        expected = int(np.prod(shape.static, dtype=np.int64)) * element_type.itemsize
+        expected = element_type.storage_bytes(int(np.prod(shape.static, dtype=np.int64)))
         if size != expected:
             raise self.fail(f"Const layer {name!r}: size {size} does not match {element_type.value}{shape} ({expected} bytes)")
         if offset < 0 or offset + size > self.weights.size:
@@ -181,7 +182,10 @@ class _Reader:
                 f"{self.bin_source}: too short for Const layer {name!r}: needs bytes "
                 f"[{offset}, {offset + size}), the file has {self.weights.size}"
             )
-        array = self.weights[offset : offset + size].view(element_type.numpy).reshape(shape.static)
+        if element_type.bitwidth == 4:  # packed two to a byte in the file, a byte each in memory
+            array = unpack_nibbles(self.weights[offset : offset + size], element_type.numpy, shape.static)
+        else:
+            array = self.weights[offset : offset + size].view(element_type.numpy).reshape(shape.static)
         node = Node(Const, [], {"value": array}, name, rt_info)
         node.outputs = []
         set_output_types(node)

@@ -7,6 +7,7 @@ from typing import BinaryIO
 import numpy as np
 
 from converter.ir.arrays import chunks, read_from_file, sample_key
+from converter.ir.packing import is_nibble, pack_nibbles
 
 
 class WeightsWriter:
@@ -21,7 +22,10 @@ class WeightsWriter:
         """Store the array's little-endian bytes; return (offset, size)."""
         if array.dtype.byteorder == ">":
             array = array.astype(array.dtype.newbyteorder("<"))
-        data = np.asarray(array, order="C").reshape(-1).view(np.uint8)
+        if is_nibble(array.dtype):  # i4 / u4 / f4e2m1: two to a byte, as OpenVINO reads them
+            data = pack_nibbles(array)
+        else:
+            data = np.asarray(array, order="C").reshape(-1).view(np.uint8)
         candidates = self._stored.setdefault(sample_key(data), [])
         for offset, stored in candidates:
             if np.array_equal(stored, data):

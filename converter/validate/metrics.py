@@ -65,7 +65,7 @@ def compare(
 
 
 def is_float(dtype: np.dtype) -> bool:
-    return dtype.kind in "fc" or dtype == ml_dtypes.bfloat16 or dtype.name.startswith("float8")
+    return dtype.kind in "fc" or dtype == ml_dtypes.bfloat16 or dtype.name.startswith(("float8", "float4"))
 
 
 def _difference(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:

@@ -35,14 +35,17 @@ ELEMENT_TYPES = {
     onnx.TensorProto.BFLOAT16: ElementType.bf16,
     onnx.TensorProto.FLOAT8E4M3FN: ElementType.f8e4m3,
     onnx.TensorProto.FLOAT8E5M2: ElementType.f8e5m2,
+    onnx.TensorProto.FLOAT4E2M1: ElementType.f4e2m1,
     onnx.TensorProto.INT64: ElementType.i64,
     onnx.TensorProto.INT32: ElementType.i32,
     onnx.TensorProto.INT16: ElementType.i16,
     onnx.TensorProto.INT8: ElementType.i8,
+    onnx.TensorProto.INT4: ElementType.i4,
     onnx.TensorProto.UINT64: ElementType.u64,
     onnx.TensorProto.UINT32: ElementType.u32,
     onnx.TensorProto.UINT16: ElementType.u16,
     onnx.TensorProto.UINT8: ElementType.u8,
+    onnx.TensorProto.UINT4: ElementType.u4,
     onnx.TensorProto.BOOL: ElementType.boolean,
 }
 

@@ -22,14 +22,17 @@ ONNX_ELEMENT_TYPE = {
     ElementType.bf16: onnx.TensorProto.BFLOAT16,
     ElementType.f8e4m3: onnx.TensorProto.FLOAT8E4M3FN,
     ElementType.f8e5m2: onnx.TensorProto.FLOAT8E5M2,
+    ElementType.f4e2m1: onnx.TensorProto.FLOAT4E2M1,
     ElementType.i64: onnx.TensorProto.INT64,
     ElementType.i32: onnx.TensorProto.INT32,
     ElementType.i16: onnx.TensorProto.INT16,
     ElementType.i8: onnx.TensorProto.INT8,
+    ElementType.i4: onnx.TensorProto.INT4,
     ElementType.u64: onnx.TensorProto.UINT64,
     ElementType.u32: onnx.TensorProto.UINT32,
     ElementType.u16: onnx.TensorProto.UINT16,
     ElementType.u8: onnx.TensorProto.UINT8,
+    ElementType.u4: onnx.TensorProto.UINT4,
     ElementType.boolean: onnx.TensorProto.BOOL,
 }
 

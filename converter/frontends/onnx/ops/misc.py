@@ -8,7 +8,7 @@ import onnx
 from onnx import numpy_helper
 
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported, element_type
-from converter.frontends.onnx.ops.quantization import FLOAT8_MAX, to_float8
+from converter.frontends.onnx.ops.quantization import FLOAT8_MAX, to_float4, to_float8, to_nibble_integer
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
@@ -140,6 +140,10 @@ def _cast(x: Value, target: ElementType, saturate: int) -> Value:
         return x
     if target in FLOAT8_MAX:
         return to_float8(x, target, saturate)
+    if target is ElementType.f4e2m1:  # no infinities: always saturates, whatever `saturate` says
+        return to_float4(x)
+    if target in (ElementType.i4, ElementType.u4):
+        return to_nibble_integer(x, target)
     return Convert(x, destination_type=target)
 
 

@@ -10,10 +10,14 @@
   MatMul / Convolution on (value - zero point), exact while every partial sum stays below 2^24, then
   requantize like onnxruntime: round(accumulator * (scale_a * scale_b / scale_y)) + zero point.
 - DynamicQuantizeLinear expands into its ONNX function body (which uses QuantizeLinear).
+- 4-bit types (int4 / uint4 / float4 E2M1, OpenVINO's packed i4 / u4 / f4e2m1): quantized like the
+  8-bit ones (integers clamped to [-8, 7] / [0, 15]; float4 saturated to ±6, having no infinities);
+  dequantized by the same Convert + Subtract + Multiply (OpenVINO's int4 weight-compression pattern).
 """
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported, element_type
@@ -34,8 +38,11 @@ F32 = ElementType.f32
 FLOAT8_MAX = {E.f8e4m3: 448.0, E.f8e5m2: 57344.0}
 """The largest finite value of each float8 type (what `saturate` clamps to)."""
 
-INTEGER_QUANTIZED = (E.i8, E.u8, E.i16, E.u16)
-DEQUANTIZABLE = (*INTEGER_QUANTIZED, E.i32, *FLOAT8_MAX)
+FLOAT4_MAX = 6.0
+"""The largest finite value of float4 E2M1 (which has no infinities or NaN)."""
+
+INTEGER_QUANTIZED = (E.i8, E.u8, E.i16, E.u16, E.i4, E.u4)
+DEQUANTIZABLE = (*INTEGER_QUANTIZED, E.i32, *FLOAT8_MAX, E.f4e2m1)
 EIGHT_BIT = (E.i8, E.u8)
 
 
@@ -55,6 +62,28 @@ def to_float8(x: Value, target: ElementType, saturate: int) -> Value:
         limit = FLOAT8_MAX[target]
         clamped = Clamp(x, min=-limit, max=limit)
         x = ew.Select(ew.IsNaN(x), x, clamped) if x.element_type.is_float else clamped
+    return Convert(x, destination_type=target)
+
+
+def to_float4(x: Value) -> Value:
+    """Convert to float4 E2M1 the way ONNX's reference (ml_dtypes) does: round to nearest even,
+    saturate to ±6 (infinities too); NaN, which E2M1 cannot hold, becomes -0 as ml_dtypes makes
+    it (OpenVINO's Convert alone would give ±6)."""
+    if x.element_type is not F32 and not x.element_type.is_float:
+        x = as_float32(x)
+    clamped = Clamp(x, min=-FLOAT4_MAX, max=FLOAT4_MAX)
+    if x.element_type.is_float:
+        negative_zero = const(np.array(-0.0, dtype=x.element_type.numpy))
+        clamped = ew.Select(ew.IsNaN(x), negative_zero, clamped)
+    return Convert(clamped, destination_type=E.f4e2m1)
+
+
+def to_nibble_integer(x: Value, target: ElementType) -> Value:
+    """Convert to int4 / uint4 as ONNX's reference does: a float truncates toward zero, then the
+    integer keeps its low 4 bits (two's complement), like every integer narrowing in ONNX's Cast.
+    (OpenVINO's Convert from a float straight to u4 clamps negatives to 0 instead.)"""
+    if x.element_type.is_float:
+        x = Convert(x, destination_type=E.i32)
     return Convert(x, destination_type=target)
 
 
@@ -117,7 +146,7 @@ def _quantize_to_integer(q: Value, zero_point: Value | None, target: ElementType
     q = ew.Round(q, mode="half_to_even")
     if not _is_zero(zero_point):
         q = ew.Add(q, as_float32(zero_point))  # type: ignore[arg-type]
-    info = np.iinfo(target.numpy)
+    info = ml_dtypes.iinfo(target.numpy)  # numpy's iinfo does not know int4 / uint4
     return Convert(Clamp(q, min=float(info.min), max=float(info.max)), destination_type=target)
 
 
@@ -167,10 +196,10 @@ def QuantizeLinear(
     scale = as_float32(_along_axis(y_scale, x, axis, block_size, "QuantizeLinear"))
     zero_point = None if _is_zero(y_zero_point) else _along_axis(y_zero_point, x, axis, block_size, "QuantizeLinear")  # type: ignore[arg-type]
     q = ew.Divide(as_float32(x), scale)
-    if target in FLOAT8_MAX:
+    if target in FLOAT8_MAX or target is E.f4e2m1:
         if zero_point is not None:
             q = ew.Add(q, as_float32(zero_point))
-        return to_float8(q, target, saturate)
+        return to_float8(q, target, saturate) if target in FLOAT8_MAX else to_float4(q)
     return _quantize_to_integer(q, zero_point, target)
 
 
@@ -181,7 +210,7 @@ def _quantized_type(zero_point: Value | None, output_dtype: int) -> ElementType:
             raise Unsupported(f"output_dtype {declared.value} differs from the zero point's {zero_point.element_type.value}")
         declared = zero_point.element_type
     target = declared or E.u8
-    if target not in INTEGER_QUANTIZED and target not in FLOAT8_MAX:
+    if target not in INTEGER_QUANTIZED and target not in FLOAT8_MAX and target is not E.f4e2m1:
         raise Unsupported(f"QuantizeLinear to {target.value}")
     return target
 
