@@ -27,7 +27,7 @@ idempotent. Pooling and convolutions are layout-bound: they stop a move.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -36,6 +36,7 @@ import numpy as np
 from converter.ir.graph import Graph, Node, Value
 from converter.ops.activation import prelu_channel_slope
 from converter.ops.core import const
+from converter.ops.indexing import strided_slice_plan
 from converter.ops.shape import Transpose
 from converter.ops.spec import const_ints, normalize_axis
 from converter.passes.patterns import Users
@@ -80,6 +81,16 @@ class Plan:
 
 
 def sink_transposes(graph: Graph) -> Graph:
+    # imported here: transpose_regions builds on this module's movers
+    from converter.passes.transpose_regions import sink_transpose_regions
+
+    while True:
+        _sink_chains(graph)
+        if not sink_transpose_regions(graph):
+            return graph
+
+
+def _sink_chains(graph: Graph) -> None:
     while True:
         users = graph.users()
         claimed: set[int] = set()
@@ -93,7 +104,7 @@ def sink_transposes(graph: Graph) -> Graph:
             claimed.update(id(n) for n in plan.nodes)
             mapping.update(plan.mapping)
         if not mapping:
-            return graph
+            return
         graph.replace_values(mapping)
 
 
@@ -115,10 +126,9 @@ def _plan(start: Node, users: Users, graph: Graph) -> Plan | None:
             break
         if reader.op.type == "Transpose" and reader.inputs[0] is value and (order := permutation(reader)) is not None:
             return Plan([*nodes, reader], {reader.outputs[0]: _transposed(source, [perm[a] for a in order], reader.name)}, gain + 1)
-        if reader.op.type == "Reshape" and reader.inputs[0] is value and _reshape_reads_through(reader, perm, source):
+        if reader.op.type == "Reshape" and reader.inputs[0] is value and (reshaped := reshape_read_through(reader, perm, source)):
             # A Transpose that only moves axes of size 1 keeps the elements' order: the Reshape
             # after it reads the untransposed data as well (Conv → 1 channel → NHWC → flatten).
-            reshaped = reader.op(source, reader.inputs[1], name=reader.name, **reader.attrs)
             return Plan([*nodes, reader], {reader.outputs[0]: reshaped}, gain + 1)
         if reader.op.type in SPLITS:
             split = _split_into_transposes(reader, value, perm, source, users, graph)
@@ -147,22 +157,39 @@ def _plan(start: Node, users: Users, graph: Graph) -> Plan | None:
     return Plan(nodes, {value: _transposed(source, list(perm), start.name)}, gain)
 
 
-def _reshape_reads_through(reshape: Node, perm: Perm, source: Value) -> bool:
-    """Whether Reshape(Transpose(source, perm)) equals Reshape(source): `perm` moves only axes of
-    static size 1 (the others keep their order), and no 0 in the pattern copies a moved dim."""
+def reshape_read_through(reshape: Node, perm: Perm, source: Value) -> Value | None:
+    """Reshape(source) standing for Reshape(Transpose(source, perm)) when `perm` moves only unit
+    axes: the same pattern, or the Reshape's static output shape when a 0 in the pattern would
+    copy a dim the move changes."""
+    if _unit_axes_only(perm, source):
+        if _reshape_reads_through(reshape, perm, source):
+            return reshape.op(source, reshape.inputs[1], name=reshape.name, **reshape.attrs)
+        dims = reshape.outputs[0].shape.dims
+        if dims is not None and all(d is not None for d in dims):
+            pattern = const(np.array(dims, dtype=np.int64))
+            return reshape.op(source, pattern, name=reshape.name, special_zero=False)
+    return None
+
+
+def _unit_axes_only(perm: Perm, source: Value) -> bool:
     dims = source.shape.dims
     if dims is None or len(dims) != len(perm):
         return False
     kept = [axis for axis in perm if dims[axis] != 1]
-    if kept != sorted(kept):
-        return False
+    return kept == sorted(kept)
+
+
+def _reshape_reads_through(reshape: Node, perm: Perm, source: Value) -> bool:
+    """Whether Reshape(Transpose(source, perm)) equals Reshape(source) with the same pattern, for a
+    `perm` that moves only unit axes: no 0 in the pattern copies a moved dim."""
     if not reshape.attrs["special_zero"]:
         return True
     pattern = const_ints(reshape.inputs[1])
     if pattern is None:
         return False
+    dims = source.shape.dims
     # a 0 copies dim i of the Reshape's input: the same before and after the move where perm keeps axis i
-    return all(part != 0 or (i < len(perm) and (perm[i] == i or dims[perm[i]] == dims[i] == 1)) for i, part in enumerate(pattern))
+    return all(part != 0 or (i < len(perm) and (perm[i] == i or dims[perm[i]] == dims[i] == 1)) for i, part in enumerate(pattern))  # type: ignore[index]
 
 
 def _siblings_on_the_way(node: Node, value: Value, perm: Perm, users: Users, graph: Graph) -> bool:
@@ -351,6 +378,47 @@ def _pad(node: Node, value: Value, perm: Perm, source: Value, users: Users, grap
     return Moved(node.op(source, const(new_begins), const(new_ends), *rest, name=node.name, **node.attrs), perm)
 
 
+def _strided_slice(node: Node, value: Value, perm: Perm, source: Value, users: Users, graph: Graph) -> Moved | None:
+    """Per-axis begin/end/stride and begin/end masks follow their axis; new, shrink and ellipsis entries stop it."""
+    data, *bounds = node.inputs
+    if data is not value or any(v is value or v.const is None or v.const.ndim != 1 for v in bounds):
+        return None
+    rank = len(perm)
+    entries = bounds[0].const.size  # type: ignore[union-attr]
+    plan = strided_slice_plan(node.attrs, entries, rank)
+    if any(kind not in ("slice", "full") for kind, _, _ in plan) or len(plan) != rank:
+        return None
+    columns = [v.const.reshape(-1) for v in bounds]  # type: ignore[union-attr]
+    masks = [node.attrs["begin_mask"], node.attrs["end_mask"]]
+    # per transposed axis: begin, end, stride (if given), begin mask, end mask; a "full" axis ignores both bounds
+    rows = [
+        [*(int(column[i]) for column in columns), *(int(i < len(mask) and mask[i] != 0) for mask in masks)]
+        if kind == "slice" else [0, 0, *([1] if len(columns) > 2 else []), 1, 1]
+        for kind, i, _ in plan
+    ]
+    inverse = _inverse(perm)
+    rows = [rows[inverse[axis]] for axis in range(rank)]
+    new_bounds = [const(np.array([row[c] for row in rows], dtype=bounds[c].const.dtype)) for c in range(len(columns))]  # type: ignore[union-attr]
+    attrs = dict(node.attrs, begin_mask=tuple(row[-2] for row in rows), end_mask=tuple(row[-1] for row in rows))
+    attrs.update(new_axis_mask=(), shrink_axis_mask=(), ellipsis_mask=())
+    return Moved(node.op(source, *new_bounds, name=node.name, **attrs), perm)
+
+
+def _slice(node: Node, value: Value, perm: Perm, source: Value, users: Users, graph: Graph) -> Moved | None:
+    """Slice-8: its axes (all of the first ones when not given) follow the permutation."""
+    data, starts, stops, steps, *given = node.inputs
+    if data is not value or any(v is value for v in (starts, stops, steps, *given)):
+        return None
+    if given:
+        axes = _remapped_axes(given[0], perm)
+    else:
+        count = starts.shape[0] if starts.shape.rank == 1 else None
+        axes = None if count is None else np.array([perm[i] for i in range(count)], dtype=np.int64)
+    if axes is None:
+        return None
+    return Moved(node.op(source, starts, stops, steps, const(axes), name=node.name), perm)
+
+
 def _broadcasting(node: Node, value: Value, perm: Perm, source: Value, users: Users, graph: Graph) -> Moved | None:
     """Element-wise ops over several operands: each is the moving data, a constant, or a same-permutation Transpose."""
     if node.attrs.get("auto_broadcast", "numpy") not in ("numpy", "none"):
@@ -388,14 +456,24 @@ def _prelu(node: Node, value: Value, perm: Perm, source: Value, users: Users, gr
 
 
 def _untransposed_operands(
-    node: Node, value: Value, perm: Perm, source: Value, users: Users, graph: Graph, keep_scalars: bool
+    node: Node,
+    value: Value,
+    perm: Perm,
+    source: Value,
+    users: Users,
+    graph: Graph,
+    keep_scalars: bool,
+    twins: Mapping[Value, Value] | None = None,
 ) -> tuple[list[Value], list[Node], int] | None:
-    """The operands as they are before `perm`: (inputs, sibling Transposes read through, how many of them die)."""
+    """The operands as they are before `perm`: (inputs, sibling Transposes read through, how many of them die).
+    With `twins` (a region's untransposed values), only those and constants are accepted."""
     inputs: list[Value] = []
     siblings: dict[int, Node] = {}
     absorbed: set[int] = set()
     for operand in node.inputs:
-        if operand is value:
+        if twins is not None and operand in twins:
+            inputs.append(twins[operand])
+        elif operand is value:
             inputs.append(source)
         elif (array := operand.const) is not None:
             if keep_scalars and array.size == 1 and array.ndim <= len(perm):
@@ -405,7 +483,7 @@ def _untransposed_operands(
             if transposed is None:
                 return None
             inputs.append(const(transposed))
-        elif operand.producer.op.type == "Transpose" and permutation(operand.producer) == perm:
+        elif twins is None and operand.producer.op.type == "Transpose" and permutation(operand.producer) == perm:
             inputs.append(operand.producer.inputs[0])
             # Claimed even when others still read it: no other move may rewrite it in the same sweep.
             siblings[id(operand.producer)] = operand.producer
@@ -450,6 +528,8 @@ MOVERS: tuple[tuple[set[str], Mover], ...] = (
     (AXES_INPUT_OPS | REDUCTIONS, _with_axes_input),
     ({"Squeeze"}, _squeeze),
     ({"Pad"}, _pad),
+    ({"StridedSlice"}, _strided_slice),
+    ({"Slice"}, _slice),
     (BROADCASTING, _broadcasting),
     ({"Concat"}, _concat),
     ({"PReLU"}, _prelu),
