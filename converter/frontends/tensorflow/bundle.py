@@ -286,6 +286,9 @@ class TensorBundle(Mapping[str, np.ndarray]):
 
     # -- Mapping
 
+    def __contains__(self, key: object) -> bool:  # Mapping's would call __getitem__, which reads the tensor
+        return key in self.entries
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.entries)
 
