@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported
+from converter.frontends.onnx.ops.control import constant_value
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
@@ -33,6 +34,9 @@ def _axes(data: Value, axes_input: Value | None, axes: list[int] | None, noop: i
         values = []
     else:
         values = const_ints(axes_input)
+        if values is None:  # axes computed from constants and static shapes (function bodies: Range(axis, rank))
+            array = constant_value(axes_input)
+            values = None if array is None else [int(v) for v in np.asarray(array).reshape(-1)]
     if values is None:
         return _runtime_axes(axes_input, keepdims)
     if not values:
