@@ -68,6 +68,9 @@ def contiguous_transpose(array: np.ndarray, perm: Sequence[int]) -> np.ndarray:
     merged_perm = [order.index(run) for run in groups]
     if merged_perm == list(range(len(merged_perm))):
         return np.ascontiguousarray(array).reshape(out_shape)
+    if read_from_file(array):  # a large memory map: read it from its file, so its pages never stay resident
+        filename, offset = file_region(array)  # type: ignore[misc]
+        merged = np.fromfile(filename, dtype=array.dtype, count=array.size, offset=offset).reshape(merged.shape)
     if merged_perm == [1, 0]:
         return np.ascontiguousarray(merged.T).reshape(out_shape)
     if merged_perm == [2, 1, 0]:  # (a, b, c) → (c, b, a): (a, b·c)ᵀ = (b, c, a), then swap the leading two

@@ -5,10 +5,11 @@ wait for the cyclic garbage collector, which a pipeline seldom runs in full: a R
 its unfused filters into FP16 compression and writing. A full collection walks every object of the
 process (20-30 ms here after importing numpy and onnx, more beside openvino: a fifth of a mid-size
 model's conversion). Instead the graph's nodes are noted at each pass boundary that changed an
-edge; at the end, when the dropped nodes and their values are referenced only by one another
-(counted exactly with sys.getrefcount, so no one else can observe them), cutting each dropped
-node's list of outputs breaks every cycle and frees them, weights included, at once. Otherwise one
-full collection runs, as before.
+edge, and the nodes dropped since the last one, when they and their values are referenced only by
+one another (counted exactly with sys.getrefcount, so no one else can observe them), are freed
+there by cutting each one's list of outputs, which breaks every cycle: the weights a pass replaced
+do not stay beside the new ones through the passes after it. Dropped nodes something still holds
+are retried at the end, and if some remain, one full collection runs, as before.
 """
 
 from __future__ import annotations
@@ -32,30 +33,42 @@ class ReplacedWeights:
             self.note(graph)
 
     def note(self, graph: Graph) -> None:
-        """Remember the graph's nodes (skipped when no edge changed since the last note)."""
+        """Remember the graph's nodes and free those dropped since the last note, when only they
+        hold one another (skipped when no edge changed since the last note)."""
         if not self.enabled or generation() == self._generation:
             return
         self._generation = generation()
-        self._seen.update((id(node), node) for node in graph.nodes())
+        nodes = graph.nodes()
+        live = {id(node) for node in nodes}
+        dropped = [self._seen.pop(key) for key in [key for key in self._seen if key not in live]]
+        self._seen.update((id(node), node) for node in nodes)
+        del nodes
+        if dropped and not _free(dropped):
+            self._seen.update((id(node), node) for node in dropped)  # held for now (a stale cached query?): at the end
 
     def release(self, graph: Graph) -> None:
+        """Free what the passes dropped: by cutting cycles, or else with one full collection."""
         if not self.enabled:
             return
+        graph.forget()  # stale cached queries may still name dropped nodes
         self._generation = None
         self.note(graph)
-        graph.forget()  # stale cached queries may still name dropped nodes
         live = {id(node) for node in graph.nodes()}
-        dropped = [node for key, node in self._seen.items() if key not in live]
+        stuck = any(key not in live for key in self._seen)
         self._seen.clear()
-        if not dropped:
-            return
-        if _only_one_another_hold(dropped):
-            for node in dropped:
-                node.outputs = []  # the rest is a DAG (reader → value → producer): freed from its readers down
-            return
-        import gc
+        if stuck:
+            import gc
 
-        gc.collect()
+            gc.collect()
+
+
+def _free(dropped: list[Node]) -> bool:
+    """Cut the dropped nodes' cycles when only they hold one another; whether that was so."""
+    if not _only_one_another_hold(dropped):
+        return False
+    for node in dropped:
+        node.outputs = []  # the rest is a DAG (reader → value → producer): freed from its readers down
+    return True
 
 
 def _only_one_another_hold(dropped: list[Node]) -> bool:

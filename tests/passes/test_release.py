@@ -71,3 +71,21 @@ def test_small_models_are_left_to_the_collector() -> None:
     graph = Graph([x], [Add(Multiply(x.outputs[0], const(weight, name="w")), const(np.float32(1.0)))])
     graph, _ = run_pipeline(graph, [("fold", _fold_the_scale)])
     assert graph.outputs[0].producer.inputs[0].producer.inputs[1].const[0] == 1.0
+
+
+def test_a_weight_dropped_by_one_pass_is_gone_before_the_next() -> None:
+    graph, weight = _graph()
+    alive = weakref.ref(weight)
+    del weight
+    seen: list[bool] = []
+
+    def look(g: Graph) -> Graph:
+        seen.append(alive() is None)
+        return g
+
+    gc.disable()
+    try:
+        run_pipeline(graph, [("fold", _fold_the_scale), ("look", look)])
+    finally:
+        gc.enable()
+    assert seen == [True]
