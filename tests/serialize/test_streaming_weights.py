@@ -107,3 +107,18 @@ def test_sample_key_of_a_view_reads_the_elements_a_flat_copy_would() -> None:
     for view in views:
         assert not view.flags.c_contiguous
         assert sample_key(view) == sample_key(np.ascontiguousarray(view)), view.shape
+
+
+def test_transposing_a_large_memory_map_reads_its_file(tmp_path: Path) -> None:
+    """contiguous_transpose of a memory-mapped filter over 1 MiB reads it from the file (its pages
+    are not left resident through the map): the same values as numpy's transpose."""
+    from converter.ir.arrays import contiguous_transpose
+
+    filt = np.random.default_rng(8).standard_normal((3, 3, 96, 128)).astype(np.float32)  # HWIO, 1.3 MB
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"\0" * 64 + filt.tobytes())
+    mapped = np.memmap(path, dtype=np.float32, mode="r", offset=64, shape=filt.shape)
+    assert file_region(mapped) is not None
+    result = contiguous_transpose(mapped, [3, 2, 0, 1])
+    assert not isinstance(result, np.memmap) and result.flags.c_contiguous
+    np.testing.assert_array_equal(result, np.ascontiguousarray(filt.transpose(3, 2, 0, 1)))
