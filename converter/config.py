@@ -9,7 +9,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 
 from converter.errors import InvalidModelError
 
@@ -54,31 +53,47 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PipelineConfig:
     """Read a pipeline config YAML: `path`, or DEFAULT_CONFIG when it is None."""
     source: Path | Traversable = Path(path) if path is not None else DEFAULT_CONFIG
     try:
-        data = _parse(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        data = _parse(source, source.read_bytes())
+    except OSError as error:
         raise InvalidModelError(f"{source}: cannot read the pipeline config: {error}") from None
     from converter.passes import PASSES
 
-    passes = tuple(data.get("passes", ()))
+    if not isinstance(data, dict):
+        raise InvalidModelError(f"{source}: a pipeline config is a mapping of passes, precisions and tolerances")
+    passes = _names(source, "passes", data.get("passes", ()))
     unknown = [p for p in passes if p not in PASSES]
     if unknown:
         raise InvalidModelError(f"{source}: unknown pass(es) {unknown}; known: {', '.join(sorted(PASSES))}")
-    precisions = tuple(data.get("precisions", DEFAULT_PRECISIONS))
+    precisions = _names(source, "precisions", data.get("precisions", DEFAULT_PRECISIONS))
     if set(precisions) - set(PRECISIONS):
         raise InvalidModelError(f"{source}: precisions must be among {PRECISIONS}, got {list(precisions)}")
-    tolerances = {key: _tolerance(source, key, value) for key, value in (data.get("tolerances") or {}).items()}
+    tolerances_data = data.get("tolerances") or {}
+    if not isinstance(tolerances_data, dict):
+        raise InvalidModelError(f"{source}: tolerances maps a precision (verify, fp32, fp16, int8) to its bounds")
+    tolerances = {str(key): _tolerance(source, key, value) for key, value in tolerances_data.items()}
     return PipelineConfig(passes, precisions, tolerances)
 
 
 @functools.lru_cache(maxsize=16)
-def _parse(text: str) -> dict:
-    """The YAML of a config, parsed once per distinct text (a zoo run loads it per model);
+def _parse(source: object, data: bytes) -> object:
+    """The YAML of a config, parsed once per distinct file and bytes (a zoo run loads it per model);
     LibYAML's loader when PyYAML has it. Callers only read the result."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader) or {}  # noqa: S506 - a safe loader
+    from converter.yaml_files import parse_yaml
+
+    parsed = parse_yaml(source, data, "pipeline config")
+    return {} if parsed is None else parsed
+
+
+def _names(source: object, key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise InvalidModelError(f"{source}: {key} is a list of names")
+    return tuple(value)
 
 
 def _tolerance(source: object, key: str, value: object) -> Tolerance:
     if not isinstance(value, dict) or "rtol" not in value or "atol" not in value or set(value) - set(TOLERANCE_KEYS):
         raise InvalidModelError(f"{source}: tolerances.{key} needs rtol and atol, and takes {', '.join(TOLERANCE_KEYS)}")
-    return Tolerance(**{name: bool(v) if name == "per_tensor" else float(v) for name, v in value.items()})
+    try:
+        return Tolerance(**{name: bool(v) if name == "per_tensor" else float(v) for name, v in value.items()})
+    except (TypeError, ValueError):
+        raise InvalidModelError(f"{source}: tolerances.{key}: every bound must be a number, got {value}") from None

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 
 class ConverterError(Exception):
-    """Base class: the input is at fault, not irforge (CLI exit code 2)."""
+    """Base class: the input is at fault, not irforge (CLI exit code 2). The message is one line
+    (a value quoted from a hostile file may hold line breaks: they become spaces)."""
+
+    def __str__(self) -> str:
+        return " ".join(super().__str__().splitlines())
 
 
 class InvalidModelError(ConverterError):

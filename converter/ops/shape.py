@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +24,7 @@ from converter.ops.spec import (
 
 
 def _product(dims: Sequence[int]) -> int:
-    return int(np.prod(dims, dtype=np.int64))
+    return math.prod(int(d) for d in dims)  # exact: an int64 product wraps on hostile shapes
 
 
 def _scalar_int(value: Value) -> int | None:

@@ -90,9 +90,19 @@ class OpSpec:
         return f"<op {self.type}-{self.version}>"
 
 
+class InferenceError(ValueError):
+    """An op's inference refused its inputs: in a model's graph, the model is inconsistent."""
+
+
 def set_output_types(node: Node) -> None:
-    """(Re)run inference and update the node's output values in place."""
-    types = node.op.infer(node)
+    """(Re)run inference and update the node's output values in place. Inputs inference rejects
+    (inconsistent shapes, a zero stride, an axis out of range) raise InferenceError."""
+    try:
+        types = node.op.infer(node)
+    except InferenceError:
+        raise
+    except (ValueError, ArithmeticError, IndexError) as error:
+        raise InferenceError(f"{node.op.type}: {error}" if not str(error).startswith(node.op.type) else str(error)) from error
     if len(node.outputs) == len(types):
         for value, tensor_type in zip(node.outputs, types):
             value.type = tensor_type

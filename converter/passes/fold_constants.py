@@ -3,11 +3,14 @@
 Uses the op's numpy kernel, or runs the single node in onnxruntime when the op
 has none. ShapeOf of a statically shaped tensor folds too. A result that would
 grow the .bin (larger than `max_new_bytes` and than its inputs together, e.g. a
-big Broadcast of a scalar) is left as it is. So is OpenVINO's compressed-weight
+big Broadcast of a scalar) is left as it is, for the runtime to compute: when the output's
+shape is known it is never evaluated at all, so a ConstantOfShape of 10^12 elements stays one op. So is OpenVINO's compressed-weight
 pattern, `Const i8 → Convert f32 → Subtract / Multiply` (dequantized weights).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -40,8 +43,13 @@ def fold_constants(graph: Graph, max_new_bytes: int = MAX_NEW_BYTES) -> Graph:
             folded = [np.array(inputs[0].shape.static, dtype=node.outputs[0].element_type.numpy)]
         elif inputs and all(v.const is not None for v in inputs):
             arrays = [v.const for v in inputs]
-            folded = evaluate(node, inputs, arrays)
             input_bytes = sum(a.nbytes for a in {id(a): a for a in arrays}.values())
+            declared = _declared_bytes(node)
+            if declared is None:
+                declared = _value_dependent_bytes(node, arrays)
+            if declared is not None and declared > max_new_bytes and declared > input_bytes:
+                continue  # known before evaluating: a fill or broadcast of 10^12 elements is never materialized
+            folded = evaluate(node, inputs, arrays)
             output_bytes = sum(a.nbytes for a in folded)
             if output_bytes > max_new_bytes and output_bytes > input_bytes:
                 continue
@@ -51,6 +59,40 @@ def fold_constants(graph: Graph, max_new_bytes: int = MAX_NEW_BYTES) -> Graph:
             mapping[value] = const(_as_declared(node, value, array), name=node.name)
     graph.replace_values(mapping)
     return graph
+
+
+def _declared_bytes(node: Node) -> int | None:
+    """Bytes of the node's outputs as their inferred types declare them (None: not all static)."""
+    total = 0
+    for value in node.outputs:
+        if not value.shape.is_static:
+            return None
+        total += math.prod(value.shape.static) * value.element_type.numpy.itemsize
+    return total
+
+
+def _value_dependent_bytes(node: Node, arrays: list[np.ndarray]) -> int | None:
+    """Output bytes of the ops whose output size their input values decide, computed from those
+    values (exactly, in Python integers) so that, e.g., Range(0, 10^12, 1) is never evaluated."""
+    try:
+        itemsize = node.outputs[0].element_type.numpy.itemsize
+    except (ValueError, TypeError, AttributeError):
+        itemsize = 8
+    try:
+        if node.op.type == "Range" and len(arrays) == 3:
+            start, stop, step = (float(np.asarray(a).reshape(-1)[0]) for a in arrays)
+            if step == 0 or not all(math.isfinite(v) for v in (start, stop, step)):
+                return None
+            return max(0, math.ceil((stop - start) / step)) * itemsize
+        if node.op.type == "Broadcast" and len(arrays) >= 2:
+            target = math.prod(abs(int(d)) for d in np.asarray(arrays[1]).reshape(-1))
+            return max(target, arrays[0].size) * itemsize  # at least the target's size
+        if node.op.type == "Tile" and len(arrays) == 2:
+            repeats = [abs(int(r)) for r in np.asarray(arrays[1]).reshape(-1)]
+            return math.prod(repeats) * max(arrays[0].nbytes, itemsize)
+    except (ValueError, OverflowError, IndexError):
+        return None
+    return None
 
 
 def _decompresses_weight(node: Node, users: dict[Value, list[tuple[Node, int]]]) -> bool:

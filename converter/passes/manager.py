@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from converter.errors import ConverterError
+from converter.errors import ConverterError, InvalidModelError
 from converter.ir.graph import Graph
+from converter.ops.spec import InferenceError
 from converter.passes.check import GraphCheckError, check_graph
 from converter.passes.release import ReplacedWeights
 
@@ -86,7 +87,10 @@ def run_pipeline(
     before, ops_before = _summary(graph)
     for name, pass_fn in passes:
         started = time.perf_counter()
-        graph = pass_fn(graph)
+        try:
+            graph = pass_fn(graph)
+        except InferenceError as error:  # shapes that only disagree once constants are known
+            raise InvalidModelError(f"{graph.name}: the model's shapes are inconsistent (found by pass {name}): {error}") from None
         seconds = time.perf_counter() - started
         replaced.note(graph)
         after, ops_after = _summary(graph)

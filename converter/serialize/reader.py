@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -174,6 +175,9 @@ class _Reader:
             raise self.fail(f"Const layer {name!r}: bad or missing attribute ({error})") from None
         if not shape.is_static:
             raise self.fail(f"Const layer {name!r}: shape must be static")
+        count = math.prod(shape.static)  # exact (an int64 product wraps); no element is narrower than a bit
+        if count > 8 * self.weights.size:
+            raise InvalidModelError(f"{self.bin_source}: Const layer {name!r} of shape {shape} holds {count} elements, more than the file's {self.weights.size} bytes can")
         expected = element_type.storage_bytes(int(np.prod(shape.static, dtype=np.int64)))
         if size != expected:
             raise self.fail(f"Const layer {name!r}: size {size} does not match {element_type.value}{shape} ({expected} bytes)")

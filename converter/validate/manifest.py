@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from converter.errors import InvalidModelError
+from converter.yaml_files import parse_yaml
 from converter.frontends.options import FrontendOptions, options_from_mapping
 
 METRICS = ("max_rel", "accuracy", "top1", "top5", "cosine")
@@ -68,8 +68,8 @@ def find_manifest(model: str | os.PathLike[str]) -> Manifest:
 def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
+        data = parse_yaml(path, path.read_bytes(), "manifest") or {}
+    except OSError as error:
         raise InvalidModelError(f"{path}: cannot read the manifest: {error}") from None
     if not isinstance(data, dict):
         raise InvalidModelError(f"{path}: a manifest is a mapping of {', '.join(sorted(_KEYS))}")
@@ -82,7 +82,7 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     return Manifest(
         path=path,
         inputs=_shapes(path, data.get("inputs") or {}),
-        data=(path.parent / data["data"]) if data.get("data") else None,
+        data=(path.parent / _text(path, "data", data["data"])) if data.get("data") else None,
         labels=str(data.get("labels") or "labels"),
         metric=metric,
         output=data.get("output"),
@@ -100,6 +100,8 @@ def _calibration(path: Path, value: Any) -> dict[str, Any]:
         return {}
     if isinstance(value, str):
         return {"calibration": path.parent / value}
+    if isinstance(value, dict) and "images" in value:
+        _text(path, "calibration.images", value["images"])
     usage = "calibration is an .npz path or {images: DIR, size: [h, w], mean: [r, g, b], std: [r, g, b], layout: nchw|nhwc}"
     if not isinstance(value, dict) or "images" not in value or "size" not in value or set(value) - _IMAGE_KEYS:
         raise InvalidModelError(f"{path}: {usage}")
@@ -126,6 +128,12 @@ def _calibration(path: Path, value: Any) -> dict[str, Any]:
         value.get("input"),
     )
     return {"calibration": images, "calibration_samples": _positive(path, "calibration.samples", value.get("samples"))}
+
+
+def _text(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidModelError(f"{path}: {key} is a file name, got {value!r}")
+    return value
 
 
 def _shapes(path: Path, inputs: Any) -> dict[str, tuple[int, ...]]:

@@ -103,8 +103,18 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+MAX_NESTING = 100
+"""Real descriptors nest a few levels; the parser and every walk over the result recurse per level."""
+
+
 def parse(text: str) -> Descriptor:
     tokens = tokenize(text)
+    depth = deepest = 0
+    for token in tokens:
+        depth += (token == "(") - (token == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise DescriptorError(f"nested {deepest} levels deep (at most {MAX_NESTING})")
     stream = iter(tokens + ["<end>"])
     parser = _Parser(stream)
     descriptor = parser.descriptor()

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ import h5py
 import numpy as np
 
 from converter.errors import InvalidModelError
+from converter.limits import check_tensor_bytes
 
 KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
@@ -114,7 +116,7 @@ def _member_bytes(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
     _check_expansion(path, info)
     try:
         return archive.read(name)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:  # NotImplementedError: an unknown compression method
         raise InvalidModelError(f"{path}: member {name} is damaged ({error})") from None
 
 
@@ -132,6 +134,7 @@ def _open_member_h5(path: Path, archive: zipfile.ZipFile, name: str) -> Iterator
     info = archive.getinfo(name)
     if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
         offset = _stored_data_offset(path, info)
+        _check_stored_crc(path, info, offset)
         with open(path, "rb") as raw:
             window = _FileWindow(raw, offset, info.file_size)
             with _h5_file(path, window, name) as h5:
@@ -140,6 +143,23 @@ def _open_member_h5(path: Path, archive: zipfile.ZipFile, name: str) -> Iterator
     data = io.BytesIO(_member_bytes(path, archive, name))
     with _h5_file(path, data, name) as h5:
         yield h5, None
+
+
+def _check_stored_crc(path: Path, info: zipfile.ZipInfo, offset: int) -> None:
+    """The member's CRC-32, checked before HDF5 reads it in place: libhdf5 can loop forever on
+    some damaged files (found by fuzzing), and the zip's checksum catches the damage first."""
+    crc = 0
+    with open(path, "rb") as raw:
+        raw.seek(offset)
+        left = info.file_size
+        while left:
+            chunk = raw.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            crc = zlib.crc32(chunk, crc)
+            left -= len(chunk)
+    if left or crc != info.CRC:
+        raise InvalidModelError(f"{path}: member {info.filename} is damaged (CRC-32 mismatch)")
 
 
 def _stored_data_offset(path: Path, info: zipfile.ZipInfo) -> int:
@@ -279,10 +299,23 @@ def _h5_file(path: Path, source: Any, member: str | None) -> Iterator[h5py.File]
         raise InvalidModelError(f"{where}: not a readable HDF5 file ({error})") from None
     try:
         yield h5
-    except (OSError, KeyError, RuntimeError) as error:
+    except (OSError, KeyError, RuntimeError, UnicodeError) as error:
         raise InvalidModelError(f"{where}: damaged HDF5 data ({error})") from None
+    except (ValueError, TypeError) as error:
+        if not _raised_in_h5py(error):
+            raise
+        raise InvalidModelError(f"{where}: damaged HDF5 data ({type(error).__name__}: {error})") from None
     finally:
         h5.close()
+
+
+def _raised_in_h5py(error: BaseException) -> bool:
+    """Whether h5py itself raised `error` (damaged metadata: a datatype or string encoding it cannot
+    read), as opposed to irforge's own code inside the `with`."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and "h5py" in frame.tb_frame.f_code.co_filename
 
 
 def _refuse_links(path: Path, group: h5py.Group, prefix: str = "") -> None:
@@ -311,6 +344,9 @@ def _array(path: Path, dataset: h5py.Dataset, base_offset: int | None) -> np.nda
     dtype = dataset.dtype
     if dtype.kind not in "fiub":
         raise InvalidModelError(f"{path}: dataset {dataset.name} has unsupported type {dtype}")
+    # Chunks HDF5 never wrote read as the fill value: a dataset may claim more than the file holds,
+    # so its size is checked against the limit before h5py allocates it.
+    check_tensor_bytes(str(path), f"dataset {dataset.name}", dataset.shape, dtype.itemsize)
     offset = dataset.id.get_offset() if base_offset is not None and dataset.chunks is None else None
     if offset is not None and dataset.ndim > 0 and dataset.size > 0:
         end = base_offset + offset + dataset.size * dtype.itemsize
@@ -330,6 +366,8 @@ def _json(path: Path, raw: Any, what: str) -> Any:
         return json.loads(raw)
     except (json.JSONDecodeError, TypeError) as error:
         raise InvalidModelError(f"{path}: {what} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise InvalidModelError(f"{path}: {what} is nested too deeply") from None
 
 
 def _attr_str(value: Any, default: str) -> str:

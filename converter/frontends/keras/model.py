@@ -255,7 +255,7 @@ class KerasModelConverter:
             stack.append((key, True))
             stack.extend(((r.layer, r.node), False) for r in _refs_in((args, kwargs)) if (r.layer, r.node) not in produced)
         outputs = produced[(ref.layer, ref.node)]
-        if ref.tensor >= len(outputs):
+        if not 0 <= ref.tensor < len(outputs):
             raise InvalidModelError(f"{self.source}: layer {prefix}{ref.layer} has no output {ref.tensor}")
         return outputs[ref.tensor]
 
@@ -287,7 +287,7 @@ class KerasModelConverter:
     def _bind(self, structure: Any, produced: dict[tuple[str, int], list[Value]]) -> Any:
         if isinstance(structure, TensorRef):
             outputs = produced[(structure.layer, structure.node)]
-            if structure.tensor >= len(outputs):
+            if not 0 <= structure.tensor < len(outputs):
                 raise InvalidModelError(f"{self.source}: layer {structure.layer} has no output {structure.tensor}")
             return outputs[structure.tensor]
         if isinstance(structure, list):
@@ -323,7 +323,7 @@ class KerasModelConverter:
             raise NodeConversionError(self.source, qualified, class_name, str(error)) from None
         except ConverterError:
             raise
-        except (ValueError, TypeError, IndexError, KeyError) as error:
+        except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as error:  # ArithmeticError: a stride of 0
             raise NodeConversionError(self.source, qualified, class_name, f"{type(error).__name__}: {error}") from error
         outputs = list(result) if isinstance(result, (list, tuple)) else [result]
         for index, value in enumerate(outputs):
@@ -371,6 +371,8 @@ class KerasModelConverter:
         dtype = dtype_policy(config.get("dtype")) or "float32"
         if dtype not in INPUT_DTYPES:
             raise NodeConversionError(self.source, name, "InputLayer", f"input dtype {dtype!r} is not supported")
+        if not all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in shape[1:]):
+            raise InvalidModelError(f"{self.source}: input {name!r} has batch_shape {shape}: sizes are counts or null")
         dims = (None, *(None if d is None else int(d) for d in shape[1:]))  # the batch stays dynamic
         return parameter(name, INPUT_DTYPES[dtype], Shape(dims))
 
@@ -380,7 +382,7 @@ def _tensor_refs(item: Any) -> Any:
     if isinstance(item, dict):
         if item.get("class_name") == "__keras_tensor__":
             history = item.get("config", {}).get("keras_history")
-            if not (isinstance(history, list) and len(history) == 3):
+            if not (isinstance(history, list) and len(history) == 3 and all(isinstance(i, int) and not isinstance(i, bool) for i in history[1:])):
                 raise InvalidModelError(f"a tensor argument has no keras_history: {item!r}")
             return TensorRef(str(history[0]), int(history[1]), int(history[2]))
         return {k: _tensor_refs(v) for k, v in item.items()}

@@ -22,6 +22,7 @@ reports as one InvalidModelError. Dense arrays are read-only numpy views of the 
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from converter.limits import LIMIT_VARIABLE, human, max_tensor_bytes
 
 LIST_MAGIC = 0x112
 V1_MAGIC = 0xF993FAC8
@@ -203,7 +206,7 @@ def _size(shape: tuple[int, ...], what: str) -> int:
     size = 1
     for dim in shape:
         size *= dim
-    if size > 1 << 62:
+    if size > 1 << 62 or math.prod(d for d in shape if d) > 1 << 62:  # numpy refuses such a shape even when empty
         raise ParamsError(f"{what} of shape {shape} is too large")
     return size
 
@@ -216,6 +219,9 @@ def _values(reader: _Reader, dtype: np.dtype, shape: tuple[int, ...], what: str,
 
 
 def _densify(storage: int, shape: tuple[int, ...], values: np.ndarray, aux: list[np.ndarray], what: str) -> np.ndarray:
+    nbytes = _size(shape, what) * values.dtype.itemsize  # a sparse array's dense shape is not bounded by the file
+    if nbytes > max_tensor_bytes():
+        raise ParamsError(f"{what} of shape {shape} asks for {human(nbytes)} ({nbytes} bytes), more than the limit of {human(max_tensor_bytes())} ({LIMIT_VARIABLE})")
     dense = np.zeros(shape, values.dtype)
     if storage == ROW_SPARSE:
         rows = aux[0].astype(np.int64)

@@ -58,6 +58,8 @@ def parse_symbol(text: str | bytes) -> Symbol:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as error:
         raise SymbolError(f"not JSON ({error})") from None
+    except RecursionError:
+        raise SymbolError("JSON nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         raise SymbolError('not an MXNet symbol (no "nodes" list)')
     nodes = [_node(index, entry) for index, entry in enumerate(data["nodes"])]

@@ -19,6 +19,7 @@ from onnx import helper, numpy_helper
 
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
 from converter.ir.graph import Graph, Node, Value
+from converter.limits import check_tensor_bytes, element_count
 from converter.ir.types import ElementType, Shape
 from converter.frontends.onnx.loader import external_array
 from converter.frontends.onnx.functions import bind_attributes, body_opset, can_expand, function_body
@@ -99,12 +100,52 @@ def convert_onnx(
 ) -> Graph:
     opset = default_opset(model)
     if model.functions:
-        model = onnx.inliner.inline_local_functions(model)
+        from onnx import inliner
+
+        check_local_functions(model, source)
+        try:
+            model = inliner.inline_local_functions(model)
+        except (onnx.checker.ValidationError, RuntimeError, ValueError) as error:
+            raise InvalidModelError(f"{source}: its local functions cannot be inlined: {error}") from None
     unsupported = find_unsupported(model.graph, handlers, opset)
     if unsupported:
         raise UnsupportedOpsError(source, unsupported)
     ctx = OnnxContext(source, opset, handlers, external_data_dir=external_data_dir)
     return convert_graph(ctx, model.graph, name=model.graph.name or "model")
+
+
+def check_local_functions(model: onnx.ModelProto, source: str) -> None:
+    """A local function that calls itself, directly or through others, would be inlined forever."""
+    functions = {(f.domain, f.name): f for f in model.functions}
+
+    def callees(nodes) -> set[tuple[str, str]]:
+        found = set()
+        for node in nodes:
+            if (node.domain, node.op_type) in functions:
+                found.add((node.domain, node.op_type))
+            for attribute in node.attribute:
+                for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
+                    found |= callees(subgraph.node)
+        return found
+
+    calls = {key: callees(function.node) for key, function in functions.items()}
+    state: dict[tuple[str, str], int] = {}  # 1: on the current path, 2: done
+    for start in calls:
+        stack = [(start, iter(sorted(calls[start])))]
+        state[start] = state.get(start) or 1
+        if state[start] == 2:
+            continue
+        while stack:
+            key, pending = stack[-1]
+            callee = next(pending, None)
+            if callee is None:
+                state[key] = 2
+                stack.pop()
+            elif state.get(callee) == 1:
+                raise InvalidModelError(f"{source}: local function {callee[0]}.{callee[1]} calls itself (through {key[0]}.{key[1]}): recursion cannot be inlined")
+            elif state.get(callee) is None:
+                state[callee] = 1
+                stack.append((callee, iter(sorted(calls[callee]))))
 
 
 def default_opset(model: onnx.ModelProto) -> int:
@@ -250,6 +291,10 @@ def attribute_value(attribute: onnx.AttributeProto) -> Any:
     if attribute.type == onnx.AttributeProto.STRINGS:
         return [v.decode("utf-8") for v in value]
     if attribute.type == onnx.AttributeProto.TENSOR:
+        try:
+            check_initializer_size(value, "the file")
+        except InvalidModelError as error:
+            raise ValueError(f"tensor attribute {attribute.name!r}: {str(error).removeprefix('the file: ')}") from None
         return numpy_helper.to_array(value)
     if attribute.type in (onnx.AttributeProto.INTS, onnx.AttributeProto.FLOATS):
         return list(value)
@@ -316,6 +361,8 @@ def _parameter(ctx: OnnxContext, value_info: onnx.ValueInfoProto) -> Node:
         raise NodeConversionError(ctx.source, value_info.name, "input", str(error)) from None
     if tensor_type.HasField("shape"):
         dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim)
+        if any(d is not None and d < 0 for d in dims):
+            raise InvalidModelError(f"{ctx.source}: input {value_info.name!r} has a negative dimension (shape {list(dims)})")
         shape = Shape(dims)
     else:
         shape = Shape.dynamic_rank()
@@ -325,6 +372,7 @@ def _parameter(ctx: OnnxContext, value_info: onnx.ValueInfoProto) -> Node:
 def _initializer(ctx: OnnxContext, tensor: onnx.TensorProto) -> Value:
     try:
         element_type(tensor.data_type)
+        check_initializer_size(tensor, ctx.source)
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             if ctx.external_data_dir is None:
                 raise InvalidModelError(f"{ctx.source}: initializer {tensor.name!r} uses external data; convert the file, not a ModelProto")
@@ -338,6 +386,30 @@ def _initializer(ctx: OnnxContext, tensor: onnx.TensorProto) -> Value:
     value = const(array, name=tensor.name)
     value.names.append(tensor.name)
     return value
+
+
+def check_initializer_size(tensor: onnx.TensorProto, source: str) -> None:
+    """Dims non-negative and within the limit; data stored in the file (raw_data or typed fields)
+    exactly as many elements as the dims say, before anything is decoded or allocated."""
+    what = f"initializer {tensor.name!r}"
+    dtype = helper.tensor_dtype_to_np_dtype(tensor.data_type)
+    nbytes = check_tensor_bytes(source, what, tensor.dims, dtype.itemsize)
+    if tensor.data_location == onnx.TensorProto.EXTERNAL or dtype.kind in "OSU":
+        return
+    count = element_count(source, what, tensor.dims)
+    if tensor.HasField("raw_data"):
+        if dtype.itemsize and tensor.data_type not in _PACKED_TYPES and len(tensor.raw_data) != nbytes:
+            raise InvalidModelError(f"{source}: {what} (shape {list(tensor.dims)}) needs {nbytes} bytes, its raw_data holds {len(tensor.raw_data)}")
+        return
+    stored = max(len(tensor.float_data), len(tensor.int32_data), len(tensor.int64_data), len(tensor.double_data), len(tensor.uint64_data))
+    if tensor.data_type in (onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128):
+        stored //= 2
+    if stored != count and tensor.data_type not in _PACKED_TYPES:
+        raise InvalidModelError(f"{source}: {what} (shape {list(tensor.dims)}) has {count} elements, the file holds {stored}")
+
+
+# 4-bit and 2-bit types pack several elements per byte / int32: onnx's own decoder checks their sizes.
+_PACKED_TYPES = {getattr(onnx.TensorProto, name) for name in ("INT4", "UINT4", "FLOAT4E2M1", "INT2", "UINT2") if hasattr(onnx.TensorProto, name)}
 
 
 def _sparse_to_dense(sparse: onnx.SparseTensorProto) -> np.ndarray:

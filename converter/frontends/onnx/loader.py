@@ -192,6 +192,12 @@ def check_structure(model: onnx.ModelProto, source: str) -> None:
     if model.ir_version <= 0 or model.ir_version > 64:
         raise InvalidModelError(f"{source}: not a valid ONNX model (ir_version {model.ir_version})")
     _check_text(model.graph, source)
+    for function in model.functions:
+        if not all(isinstance(text, str) for text in (function.name, function.domain, *function.input, *function.output)):
+            raise InvalidModelError(f"{source}: not a valid ONNX model (a local function's names are not UTF-8 text; corrupted?)")
+        names = [text for node in function.node for text in (node.op_type, node.domain, node.name, *node.input, *node.output)]
+        if not all(isinstance(name, str) for name in names):
+            raise InvalidModelError(f"{source}: not a valid ONNX model (names in local function {function.name!r} are not UTF-8 text; corrupted?)")
     defined = {o.name for o in model.graph.output}
     produced = {i.name for i in model.graph.input} | {t.name for t in model.graph.initializer}
     produced |= {name for node in model.graph.node for name in node.output}

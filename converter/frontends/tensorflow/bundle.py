@@ -232,7 +232,9 @@ class TensorBundle(Mapping[str, np.ndarray]):
                     )
 
     def __getitem__(self, key: str) -> np.ndarray:
-        entry = self.entries[key]
+        entry = self.entries.get(key)
+        if entry is None:
+            raise InvalidModelError(f"{self.index_path}: no tensor {key!r} (the model names it; a damaged or mismatched checkpoint?)")
         if entry.sliced:
             raise InvalidModelError(f"{self.index_path}: key {key!r} is a partitioned tensor, which is not supported")
         if entry.dtype == DataType.DT_STRING:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import ml_dtypes
@@ -9,6 +11,7 @@ import numpy as np
 
 from converter.frontends.tensorflow.protos import DataType
 from converter.ir.types import ElementType, Shape
+from converter.limits import over_limit
 
 
 class Unsupported(Exception):
@@ -108,7 +111,10 @@ def tensor_array(tensor: Any) -> np.ndarray:
     """
     dtype = numpy_dtype(tensor.dtype)
     shape = static_dims(tensor.tensor_shape, "a constant tensor")
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)  # exact: int64 would wrap for a hostile shape
+    problem = over_limit(f"a constant tensor of shape {list(shape)}", count * dtype.itemsize)
+    if problem is not None:  # checked before anything is allocated; a fill is bounded by the limit only
+        raise ValueError(problem)
     if tensor.tensor_content:
         content = tensor.tensor_content
         if len(content) != count * dtype.itemsize:

@@ -268,7 +268,10 @@ def _graph_input(ctx: TFLiteContext, index: int, signature: dict[int, str]) -> N
     _add_signature_name(ctx, node.outputs[0], index, signature)
     ctx.parameters.append(node)
     value = node.outputs[0]
-    ctx.values[index] = dequantized_input(value, tensor) if is_quantized_activation(tensor) else value
+    try:
+        ctx.values[index] = dequantized_input(value, tensor) if is_quantized_activation(tensor) else value
+    except (Unsupported, ValueError) as error:
+        raise NodeConversionError(ctx.source, tensor.name, "input", str(error)) from None
 
 
 def _graph_output(ctx: TFLiteContext, index: int, signature: dict[int, str]) -> Value:

@@ -458,13 +458,18 @@ def parse_model(buf: Any) -> Model:
     subgraphs = tuple(_subgraph(t) for t in root.tables(2))
     if not subgraphs:
         raise FlatbufferError("the model has no subgraph")
+    buffers = tuple(_buffer(t) for t in root.tables(4))
+    for index, subgraph in enumerate(subgraphs):
+        for tensor in subgraph.tensors:
+            if not 0 <= tensor.buffer < max(len(buffers), 1):  # as TFLite's InterpreterBuilder checks
+                raise FlatbufferError(f"tensor {tensor.name!r} of subgraph {index} names buffer {tensor.buffer}, of {len(buffers)}")
     return Model(
         buf=buf,
         version=root.scalar(0, "u32"),
         description=root.string(3) or "",
         operator_codes=tuple(_operator_code(t) for t in root.tables(1)),
         subgraphs=subgraphs,
-        buffers=tuple(_buffer(t) for t in root.tables(4)),
+        buffers=buffers,
         metadata=tuple(Metadata(t.string(0) or "", t.scalar(1, "u32")) for t in root.tables(6)),
         signature_defs=tuple(_signature(t) for t in root.tables(7)),
     )

@@ -3,6 +3,8 @@ Range, OneHot, NonZero, CumSum, EyeLike and NonMaxSuppression."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import onnx
 from onnx import numpy_helper
@@ -80,14 +82,14 @@ def ConstantOfShape(ctx: OnnxContext, shape: Value, *, value: np.ndarray | None 
     dims = shape.const
     if dims is not None:
         target = [int(d) for d in np.asarray(dims).reshape(-1)]
-        if int(np.prod(target, dtype=np.int64)) * fill.itemsize <= LARGE_CONSTANT_BYTES:
+        if all(d >= 0 for d in target) and math.prod(target) * fill.itemsize <= LARGE_CONSTANT_BYTES:  # exact: int64 wraps
             return const(np.full(target, fill, dtype=fill.dtype))
     return shape_ops.Broadcast(const(fill), shape)
 
 
 def _filled_like(x: Value, fill: np.ndarray) -> Value:
     """A tensor of x's shape filled with the scalar `fill`."""
-    if x.shape.is_static and int(np.prod(x.shape.static, dtype=np.int64)) * fill.itemsize <= LARGE_CONSTANT_BYTES:
+    if x.shape.is_static and math.prod(x.shape.static) * fill.itemsize <= LARGE_CONSTANT_BYTES:
         return const(np.full(x.shape.static, fill, dtype=fill.dtype))
     return shape_ops.Broadcast(const(fill), ShapeOf(x, output_type=ElementType.i64))
 

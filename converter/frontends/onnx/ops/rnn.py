@@ -61,6 +61,8 @@ def _activations(activations: Sequence[str] | None, defaults: tuple[str, ...], d
 
 def _hidden_size(hidden_size: int | None, r: Value) -> int:
     if hidden_size is not None:
+        if r.shape.rank == 3 and r.shape[2] is not None and int(hidden_size) != r.shape[2]:
+            raise Unsupported(f"hidden_size {hidden_size} disagrees with R's shape {r.shape}")
         return int(hidden_size)
     if r.shape.rank == 3 and r.shape[2] is not None:
         return int(r.shape[2])
