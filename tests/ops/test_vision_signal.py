@@ -364,3 +364,42 @@ def _ort_single(op: str, arrays: Sequence[np.ndarray], outputs: int = 1, **attrs
     model = model_of([helper.make_node(op, names, out_names, **attrs)], [(n, t, list(a.shape)) for n, t, a in zip(names, types, arrays)], out_names)
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return list(session.run(None, dict(zip(names, arrays))))
+
+
+# ---------------------------------------------------------------- AffineGrid
+
+
+@pytest.mark.parametrize("align_corners", [0, 1])
+@pytest.mark.parametrize(
+    "size",
+    [[2, 3, 5, 6], [3, 1, 1, 4], [2, 3, 4, 5, 6], [1, 2, 1, 3, 1]],
+    ids=["2d", "2d-single-row", "3d", "3d-single-depth-and-width"],
+)
+@pytest.mark.parametrize("size_given", ["input", "initializer"])
+def test_affine_grid(tmp_path: Path, size: list[int], align_corners: int, size_given: str) -> None:
+    """Against ONNX's reference, the sizes a run-time input (the batch dynamic) or a constant;
+    a spatial length of 1 (align_corners: the coordinate is -1 alone, not 0 / 0)."""
+    from onnx.reference import ReferenceEvaluator
+
+    spatial = len(size) - 2
+    theta = RNG.uniform(-2, 2, (size[0], spatial, spatial + 1)).astype(np.float32)
+    sizes = np.array(size, dtype=np.int64)
+    inputs: list[Input] = [("theta", FLOAT, [None, spatial, spatial + 1])]
+    initializers = None
+    if size_given == "input":
+        inputs.append(("size", INT64, [len(size)]))
+    else:
+        initializers = {"size": sizes}
+    model = single("AffineGrid", inputs, ["theta", "size"], opset=20, initializers=initializers, align_corners=align_corners)
+    feeds = [theta, sizes] if size_given == "input" else [theta]
+    expected = ReferenceEvaluator(model).run(None, dict(zip(["theta", "size"], feeds)))
+    assert expected[0].shape == (size[0], *size[2:], spatial)
+    xml_path = tmp_path / "m.xml"
+    save_model(convert_model(model), xml_path)
+    for backend in ("openvino", "onnxruntime"):
+        result = compare(expected, run_ir(xml_path, feeds, backend), rtol=1e-5, atol=1e-5)
+        assert result.ok, f"{backend}: {result.detail}"
+
+
+def test_affine_grid_needs_a_known_size_length() -> None:
+    rejected(single("AffineGrid", [("theta", FLOAT, [2, 2, 3]), ("size", INT64, [None])], ["theta", "size"], opset=20), "4 or 5 elements")

@@ -10,6 +10,7 @@ from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
+from converter.ops import misc as misc_ops
 from converter.ops import shape as shape_ops
 from converter.ops import vision_signal as ops
 from converter.ops.core import Convert, ShapeOf, const
@@ -313,7 +314,49 @@ def STFT(
     return ops.STFT(real, window, frame_size, _scalar(frame_step), transpose_frames=False)
 
 
+def AffineGrid(ctx: OnnxContext, theta: Value, size: Value, *, align_corners: int = 0) -> Value:
+    """grid[n, (d,) h, w] = theta[n] @ [x_w, y_h, (z_d,) 1]: 2-D (theta [N, 2, 3], size [N, C, H, W],
+    grid [N, H, W, 2]) or 3-D (theta [N, 3, 4], size [N, C, D, H, W], grid [N, D, H, W, 3]). The
+    normalized coordinates of each spatial axis of length L are the pixel centres
+    (2i + 1) / L - 1, or with align_corners the corners 2i / (L - 1) - 1 (-1 alone when L = 1).
+    Built directly from broadcasts, as the sizes may be a run-time input (the ONNX function body
+    squeezes a dynamic batch dimension, which no IR shape expresses)."""
+    length = size.shape[0] if size.shape.rank == 1 else None
+    if length not in (4, 5):
+        raise Unsupported(f"AffineGrid needs a size input of 4 or 5 elements, got shape {size.shape}")
+    spatial = length - 2  # 2 or 3
+    element = theta.element_type
+    zero, one, two = (const(np.array(v, dtype=element.numpy)) for v in (0, 1, 2))
+    if size.element_type is not ElementType.i64:
+        size = Convert(size, destination_type=ElementType.i64)
+    terms: list[Value] = []
+    # coordinates in the grid's last-axis order: x (the last size entry, W) first
+    for k in range(spatial):
+        axis_length = Gather(size, const(np.int64(length - 1 - k)), const(np.int64(0)))
+        count = Convert(axis_length, destination_type=element)
+        index = misc_ops.Range(zero, count, one, output_type=element)
+        if align_corners:
+            denominator = ew.Maximum(ew.Subtract(count, one), one)  # L = 1: the single coordinate is -1
+            coordinate = ew.Subtract(ew.Divide(ew.Multiply(index, two), denominator), one)
+        else:
+            coordinate = ew.Subtract(ew.Divide(ew.Add(ew.Multiply(index, two), one), count), one)
+        # [L] → [1, ..., L at its spatial position, ..., 1, 1]
+        layout = [1] * (spatial + 2)
+        layout[spatial - k] = -1
+        terms.append(shape_ops.Reshape(coordinate, const(np.array(layout, dtype=np.int64)), special_zero=False))
+    grid: Value | None = None
+    column_axes = const(np.arange(1, spatial + 1, dtype=np.int64))
+    for j in range(spatial + 1):
+        # theta[:, :, j] as [N, 1, ..., 1, spatial], to broadcast over the spatial positions
+        column = shape_ops.Unsqueeze(Gather(theta, const(np.int64(j)), const(np.int64(2))), column_axes)
+        term = column if j == spatial else ew.Multiply(terms[j], column)
+        grid = term if grid is None else ew.Add(grid, term)
+    assert grid is not None
+    return grid
+
+
 HANDLERS: dict[str, Handler] = {
+    "AffineGrid": AffineGrid,
     "GridSample": GridSample,
     "Unique": Unique,
     "Col2Im": Col2Im,
