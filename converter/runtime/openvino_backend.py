@@ -33,6 +33,27 @@ def compile_ir(xml: bytes | str | os.PathLike[str], weights: bytes | None = None
     return core.compile_model(model, "CPU", config)
 
 
+def compile_with_defaults(xml: str | os.PathLike[str]):
+    """Compile model.xml for CPU with the plugin's default configuration, as an application that
+    sets nothing gets it: bf16 inference on CPUs with bf16 instructions, so other kernels than
+    compile_ir's f32 ones (an IR can compile in f32 and not by default)."""
+    core = _core()
+    return core.compile_model(core.read_model(os.fspath(xml)), "CPU")
+
+
+def default_inference_precision() -> str:
+    """The CPU plugin's default INFERENCE_PRECISION_HINT on this machine ("bf16", "f32", ...)."""
+    precision = _core().get_property("CPU", "INFERENCE_PRECISION_HINT")
+    return precision.get_type_name() if hasattr(precision, "get_type_name") else str(precision)
+
+
+def error_gist(error: BaseException) -> str:
+    """OpenVINO's message without its "Exception from <file>" frames: the failed check and its text."""
+    lines = [line.strip() for line in str(error).strip().splitlines()]
+    kept = [line for line in lines if line and not line.startswith("Exception from ")]
+    return " ".join(kept) or (lines[0] if lines else type(error).__name__)
+
+
 def run_compiled(compiled, inputs: list[np.ndarray] | Mapping[str, np.ndarray]) -> list[np.ndarray]:
     request = compiled.create_infer_request()
     if isinstance(inputs, Mapping):

@@ -74,19 +74,21 @@ class GraphRunner:
 class IrRunner(GraphRunner):
     """A written IR, reloaded from disk (.xml + .bin) as a user's application would."""
 
-    def __init__(self, xml_path: str | os.PathLike[str], backend: str, graph: Graph | None = None):
-        """`graph` is the IR already read from `xml_path`, when the caller has it."""
+    def __init__(self, xml_path: str | os.PathLike[str], backend: str, graph: Graph | None = None, defaults: bool = False):
+        """`graph` is the IR already read from `xml_path`, when the caller has it. On OpenVINO the
+        IR is compiled in f32 (exact comparisons), or with `defaults` in the CPU plugin's default
+        configuration (bf16 where the CPU has it), as an application that sets nothing runs it."""
         from converter.serialize.reader import read_ir
 
         self.xml_path = Path(xml_path)
         graph = graph if graph is not None else read_ir(self.xml_path)
         if backend == "openvino":
             # OpenVINO reads the files itself: what runs is what the user gets.
-            from converter.runtime.openvino_backend import compile_ir, run_compiled
+            from converter.runtime.openvino_backend import compile_ir, compile_with_defaults, run_compiled
 
             self.graph, self.label = graph, backend
             self.output_names = [set(value.names or [value.name]) for value in graph.outputs]
-            compiled = compile_ir(self.xml_path)
+            compiled = compile_with_defaults(self.xml_path) if defaults else compile_ir(self.xml_path)
             input_order = _matching_ports(compiled.inputs, [set(v.names or [v.name]) for v in graph.inputs])
             output_order = _matching_ports(compiled.outputs, self.output_names)
 

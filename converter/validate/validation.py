@@ -21,6 +21,7 @@ import numpy as np
 from converter.config import PRECISIONS, PipelineConfig, Tolerance
 from converter.errors import InvalidModelError, NoReferenceError
 from converter.frontends.options import FrontendOptions
+from converter.ir.graph import Graph
 from converter.validate.data import load_dataset
 from converter.validate.inputs import Feeds, error_gist, find_inputs
 from converter.validate.manifest import Manifest
@@ -69,6 +70,9 @@ class ValidationOptions:
     seed: int = 0
     latency_repeats: int = 5
     frontend: FrontendOptions | None = None  # as the model was converted; default: the manifest's
+    # OpenVINO rows compare in f32; each IR is also compiled and run once in the CPU plugin's
+    # default configuration (bf16 where the CPU has it), where other kernels are chosen.
+    default_config_check: bool = True
 
 
 @dataclass
@@ -186,6 +190,8 @@ def validate_model(
             ]
             row_accuracy = _accuracy(actual, classifier, inputs.labels)
             problems = verdict(per_output, metric, tolerance, row_accuracy, source_accuracy, classifier, output_names)
+            if backend == "openvino" and options.default_config_check:
+                problems += default_config_problems(variant.xml, graphs[variant.xml], inputs.batches[0])
             if variant.precision == "fp32":
                 fp32_outputs[backend] = actual
             row.update(
@@ -205,6 +211,24 @@ def validate_model(
             )
     _add_size_ratios(rows)
     return ModelValidation(rows, output_rows, failures, "; ".join(filter(None, [inputs.origin, no_reference])))
+
+
+def default_config_problems(xml: Path, graph: Graph | None, feeds: Feeds) -> list[str]:
+    """Why the IR does not compile and run once with OpenVINO's default CPU configuration (empty
+    when it does). Its outputs are not judged: bf16 arithmetic is not what the tolerances are for."""
+    from converter.runtime.openvino_backend import default_inference_precision
+    from converter.runtime.openvino_backend import error_gist as openvino_gist
+
+    configuration = f"OpenVINO's default CPU configuration (inference precision {default_inference_precision()})"
+    try:
+        runner = IrRunner(xml, "openvino", graph, defaults=True)
+    except Exception as error:  # reported as the variant's failure
+        return [f"the IR does not compile with {configuration}: {type(error).__name__}: {openvino_gist(error)}"]
+    try:
+        runner.run(feeds)
+    except Exception as error:
+        return [f"the IR compiles but does not run with {configuration}: {type(error).__name__}: {openvino_gist(error)}"]
+    return []
 
 
 def _reference(model: Path, frontend: FrontendOptions | None, variants: Sequence[Variant], graphs: dict) -> tuple[Runner, str]:

@@ -251,9 +251,22 @@ def fake_quantized(x: Value, tensor: Tensor) -> Value:
 
 
 def dequantized_input(x: Value, tensor: Tensor) -> Value:
-    """A quantized graph input (integers) as real values."""
-    scale, zero_point, _, _ = activation_parameters(tensor)
-    return _dequantization(x, np.array(scale, dtype=np.float32), np.array(zero_point, dtype=np.float32))
+    """Quantized integers from outside the graph's arithmetic (a graph input, CAST's result) as
+    real values. 8-bit ones go through a FakeQuantize from the integer range onto the tensor's
+    grid, as OpenVINO's own converter writes them: an exact map of integers to grid points that
+    OpenVINO's low-precision transformations read as a quantization and run in the precision
+    they choose. (An int8 `Convert → Subtract(zero point) → Multiply` is taken for a signed
+    activation with a zero point, which the CPU plugin cannot feed to a convolution whose output
+    is quantized: with its default bf16 precision the IR fails to compile, "No suitable
+    implementations".) Wider ones keep the Convert → Subtract → Multiply chain."""
+    scale, zero_point, qmin, qmax = activation_parameters(tensor)
+    if qmax - qmin + 1 > FAKE_QUANTIZE_LEVELS:
+        return _dequantization(x, np.array(scale, dtype=np.float32), np.array(zero_point, dtype=np.float32))
+    integers = Convert(x, destination_type=ElementType.f32)
+    input_low, input_high = (const(np.array(q, dtype=np.float32)) for q in (qmin, qmax))
+    output_low = const(np.array((qmin - zero_point) * scale, dtype=np.float32))
+    output_high = const(np.array((qmax - zero_point) * scale, dtype=np.float32))
+    return FakeQuantize(integers, input_low, input_high, output_low, output_high, levels=qmax - qmin + 1)
 
 
 def quantized_output(x: Value, tensor: Tensor) -> Value:

@@ -44,8 +44,12 @@ def from_function(
     return _convert(converter, representative, integer_io, fp16, sparsity)
 
 
-def from_keras(model, representative=None, integer_io: bool | tf.DType = False, fp16: bool = False) -> bytes:
-    return _convert(tf.lite.TFLiteConverter.from_keras_model(model), representative, integer_io, fp16, False)
+def from_keras(model, representative=None, integer_io: bool | tf.DType = False, fp16: bool = False, per_tensor: bool = False) -> bytes:
+    """A Keras model as .tflite bytes (see from_function); `per_tensor` quantizes each weight with
+    one scale instead of one per output channel."""
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter._experimental_disable_per_channel = per_tensor
+    return _convert(converter, representative, integer_io, fp16, False)
 
 
 def _convert(converter, representative, integer_io: bool | tf.DType, fp16: bool, sparsity: bool) -> bytes:
