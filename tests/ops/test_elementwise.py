@@ -193,6 +193,28 @@ def test_equal_on_booleans(check_onnx) -> None:
     check_onnx(make_model("Equal", [("a", BOOL, [2, 3]), ("b", BOOL, [3])], opset=11))
 
 
+@pytest.mark.parametrize("reduced_first", [True, False])
+@pytest.mark.parametrize("keepdims", [1, 0])
+def test_equal_reduce_max_negative_infinity(check_onnx, reduced_first: bool, keepdims: int) -> None:
+    """`ReduceMax(x) == -inf` (Attention's fully-masked-row test): OpenVINO's CPU ReduceMax gives
+    -FLT_MAX for a row of -inf, so the IR tests every element instead; rows of -inf, -FLT_MAX,
+    NaN beside -inf, -inf beside a finite value."""
+    lowest = np.finfo(np.float32).min
+    x = np.array([[-np.inf, -np.inf, -np.inf], [lowest, -np.inf, lowest], [np.nan, -np.inf, -np.inf], [-np.inf, 0.5, -np.inf]], np.float32)
+    reduce = helper.make_node("ReduceMax", ["x", "axes"], ["m"], keepdims=keepdims)
+    operands = ["m", "neg_inf"] if reduced_first else ["neg_inf", "m"]
+    equal = helper.make_node("Equal", operands, ["y"])
+    graph = helper.make_graph(
+        [reduce, equal], "g", [helper.make_tensor_value_info("x", F, [4, 3])], [helper.make_tensor_value_info("y", BOOL, None)],
+        [numpy_helper.from_array(np.array([-1], np.int64), "axes"), numpy_helper.from_array(np.array([-np.inf], np.float32), "neg_inf")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    ops = [n.op.type for n in convert_model(model).nodes()]
+    assert "ReduceLogicalAnd" in ops and "ReduceMax" not in ops
+    xml_path = check_onnx(model, inputs=[x])
+    assert xml_path.exists()
+
+
 @pytest.mark.parametrize("op_type", ["And", "Or", "Xor"])
 def test_logical_binary(check_onnx, op_type) -> None:
     check_onnx(make_model(op_type, [("a", BOOL, ["N", 3, 4]), ("b", BOOL, [4])], opset=7))

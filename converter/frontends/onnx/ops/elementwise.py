@@ -7,9 +7,11 @@ from collections.abc import Callable
 import numpy as np
 
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported
+from converter.frontends.onnx.ops.control import constant_value
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
+from converter.ops import reduction as rd
 from converter.ops.core import Convert, const
 from converter.ops.spec import OpSpec, const_ints
 
@@ -127,6 +129,33 @@ def _is_signed(element_type: ElementType) -> bool:
     return element_type.is_integer and element_type.numpy.kind == "i"
 
 
+def Equal(ctx: OnnxContext, a: Value, b: Value) -> Value:
+    """Equal; `ReduceMax(x) == -inf` (is every element -inf: the fully masked rows of an attention
+    bias, as Attention's function body tests them) becomes ReduceLogicalAnd(x == -inf): OpenVINO's
+    CPU ReduceMax starts from the lowest finite value, so a row of -inf gives -FLT_MAX there, and the
+    test would never hold. Exact, NaN included (neither form holds for a row with a NaN)."""
+    for reduced, other in ((a, b), (b, a)):
+        all_negative_infinity = _all_negative_infinity(reduced, other)
+        if all_negative_infinity is not None:
+            return all_negative_infinity
+    return ew.Equal(a, b)
+
+
+def _all_negative_infinity(reduced: Value, other: Value) -> Value | None:
+    node = reduced.producer
+    if node.op.type != "ReduceMax":
+        return None
+    array = constant_value(other)  # -inf may come through a Cast to the bias's type
+    if array is None or np.asarray(array).size != 1 or not reduced.element_type.is_float:
+        return None
+    if not np.isneginf(np.asarray(array, dtype=np.float64)).all() or reduced.shape.rank is None:
+        return None
+    if np.ndim(array) > reduced.shape.rank:  # the comparison would broadcast to a higher rank
+        return None
+    data, axes = node.inputs
+    return rd.ReduceLogicalAnd(ew.Equal(data, scalar_like(data, -np.inf)), axes, keep_dims=node.attrs["keep_dims"])
+
+
 # ------------------------------------------------------------------ unary
 
 
@@ -162,7 +191,6 @@ BINARY: dict[str, OpSpec] = {
     "Add": ew.Add,
     "Sub": ew.Subtract,
     "Mul": ew.Multiply,
-    "Equal": ew.Equal,
     "Greater": ew.Greater,
     "GreaterOrEqual": ew.GreaterEqual,
     "Less": ew.Less,
@@ -201,7 +229,7 @@ UNARY: dict[str, OpSpec] = {
 }
 
 _NAMED: list[Callable[..., Value]] = [
-    Div, Pow, Reciprocal, Mod, Sum, Mean, Max, Min, Where, BitShift, Round, IsNaN, IsInf,
+    Div, Pow, Reciprocal, Mod, Sum, Mean, Max, Min, Where, BitShift, Round, IsNaN, IsInf, Equal,
 ]  # fmt: skip
 
 HANDLERS: dict[str, Handler] = (
