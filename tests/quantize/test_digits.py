@@ -56,6 +56,26 @@ def test_openvino_runs_int8_kernels(digits, tmp_path: Path) -> None:
     assert precisions <= {"u8", "i8"}, precisions
 
 
+def test_the_int8_ir_compiles_and_keeps_its_accuracy_with_the_default_config(digits, tmp_path: Path) -> None:
+    """As an application that sets nothing compiles it: the CPU plugin's defaults (bf16 inference
+    where the CPU has it), not the f32 the other tests ask for; every layer still in u8/i8."""
+    from converter.runtime.openvino_backend import compile_with_defaults
+    from converter.validate.runners import IrRunner
+
+    graph, heldout, calibration, _ = digits
+    quantized = quantize(graph, calibration)[0]
+    xml, _ = write_ir(quantized, tmp_path / "m.xml")
+    runtime = compile_with_defaults(xml).get_runtime_model()
+    precisions = {
+        op.get_rt_info()["runtimePrecision"].astype(str)
+        for op in runtime.get_ordered_ops()
+        if op.get_rt_info()["layerType"].astype(str) in ("Convolution", "FullyConnected")
+    }
+    assert precisions <= {"u8", "i8"}, precisions
+    (scores,) = IrRunner(xml, "openvino", defaults=True).run({"image": heldout["image"]})
+    assert float((scores.argmax(axis=1) == heldout["labels"]).mean()) >= accuracy(quantized, heldout, "openvino") - 0.01
+
+
 @pytest.mark.parametrize("method", ["minmax", "percentile", "entropy"])
 def test_the_same_model_and_data_give_byte_identical_ir(digits, method: str, tmp_path: Path) -> None:
     graph, _, calibration, folder = digits
