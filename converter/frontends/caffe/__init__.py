@@ -43,6 +43,8 @@ def find_prototxt(caffemodel: Path, given: str | None = None) -> Path:
     """The net of a .caffemodel: the manifest's `prototxt` (relative to the model), else the
     .prototxt of the same stem beside it, else deploy.prototxt beside it."""
     if given:
+        if Path(given).is_absolute() or ".." in Path(given).parts:
+            raise InvalidModelError(f"{caffemodel}: its prototxt {given!r} must be a file beside it, not a path leading elsewhere")
         path = caffemodel.parent / given
         if not path.is_file():
             raise InvalidModelError(f"{caffemodel}: its prototxt {given!r} is not a file beside it")

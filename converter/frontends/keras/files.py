@@ -96,6 +96,9 @@ def _read_keras_zip(path: Path) -> KerasFile:
         raise InvalidModelError(f"{path}: not a readable .keras file ({error})") from None
     with archive:
         names = set(archive.namelist())
+        unsafe = sorted(n for n in names if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/") or (len(n) > 1 and n[1] == ":"))
+        if unsafe:  # irforge extracts nothing, but an archive naming paths outside itself is hostile
+            raise InvalidModelError(f"{path}: archive member names point outside the archive: {unsafe[:3]}")
         if CONFIG_MEMBER not in names:
             raise InvalidModelError(f"{path}: a .keras file needs {CONFIG_MEMBER}; found {sorted(names)}")
         config = _json(path, _member_bytes(path, archive, CONFIG_MEMBER), CONFIG_MEMBER)

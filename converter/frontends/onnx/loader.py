@@ -155,9 +155,12 @@ def _load_leaving_weights_in_file(path: Path) -> onnx.ModelProto | None:
 def external_array(tensor: onnx.TensorProto, base_dir: Path, source: str) -> np.ndarray:
     """A read-only memory map of an initializer stored as external data (never copied in)."""
     info = ExternalDataInfo(tensor)
-    location = (base_dir / info.location).resolve()
-    if not location.is_relative_to(base_dir.resolve()):
-        raise InvalidModelError(f"{source}: external data of {tensor.name!r} points outside the model folder")
+    # The name written in the file must stay in the model's folder (judged on the name itself, not
+    # on where symlinks lead: a symlink the user placed, as model caches do, is followed).
+    folder = Path(os.path.normpath(base_dir))
+    location = Path(os.path.normpath(folder / info.location))
+    if Path(info.location).is_absolute() or not location.is_relative_to(folder) or location == folder:
+        raise InvalidModelError(f"{source}: external data of {tensor.name!r} points outside the model folder ({info.location!r})")
     dtype = helper.tensor_dtype_to_np_dtype(tensor.data_type)
     count = int(np.prod(tensor.dims, dtype=np.int64))
     expected = count * dtype.itemsize
@@ -174,7 +177,7 @@ def external_array(tensor: onnx.TensorProto, base_dir: Path, source: str) -> np.
         )
     if count == 0:
         return np.zeros(tuple(tensor.dims), dtype=dtype)
-    if location.name == Path(source).name and location == Path(source).resolve():
+    if location.name == Path(source).name and location.resolve() == Path(source).resolve():
         # A weight `load_onnx` left in the .onnx itself: one read into memory (paging a file of a
         # protobuf's size in through a map is slower, and the weights fit in memory anyway).
         array = np.fromfile(location, dtype=dtype.newbyteorder("<"), count=count, offset=offset).reshape(tuple(tensor.dims))
