@@ -38,7 +38,8 @@ def _session(model: onnx.ModelProto) -> ort.InferenceSession:
 
 
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Graph]:
+def converted() -> dict[str, Graph]:
+    """Each model converted once, for both precisions."""
     return {}
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-import openvino
 import pytest
 
 from converter import convert_model, save_model
