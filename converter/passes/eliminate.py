@@ -35,6 +35,8 @@ def eliminate_noops(graph: Graph) -> Graph:
         if replacement is None:
             replacement = _unsqueeze_in_place(node)
         if replacement is None:
+            replacement = _reshape_for_unit_transpose(node)
+        if replacement is None:
             replacement = _gather_keeping_axis(node, users, graph)
         if replacement is not None and replacement is not node.outputs[0]:
             mapping[node.outputs[0]] = replacement
@@ -189,6 +191,24 @@ def _unsqueeze_in_place(node: Node) -> Value | None:
         return None
     new_axes = [position for position, axis in enumerate(order) if axis in inserted]
     return shape_ops.Unsqueeze(inner.inputs[0], const(np.array(new_axes, dtype=np.int64)), name=node.name)
+
+
+def _reshape_for_unit_transpose(node: Node) -> Value | None:
+    """Transpose(reshape-like(x), p) → Reshape(x, its result) when p moves only axes of size 1 (the
+    elements keep their order) and the result has at most one dynamic dim: TFLite's [N, W, 1] →
+    Unsqueeze [N, 1, W, 1] → NHWC → NCHW [N, 1, 1, W] is one Reshape."""
+    if node.op.type != "Transpose":
+        return None
+    inner = node.inputs[0].producer
+    order = const_ints(node.inputs[1])
+    dims, result = node.inputs[0].shape.dims, node.outputs[0].shape.dims
+    if inner.op.type not in RESHAPE_LIKE or not order or dims is None or result is None or len(order) != len(dims):
+        return None
+    moved = [axis for axis in order if dims[axis] != 1]
+    if moved != sorted(moved) or sum(d is None for d in result) > 1 or 0 in result:
+        return None
+    pattern = np.array([-1 if d is None else d for d in result], dtype=np.int64)
+    return shape_ops.Reshape(inner.inputs[0], const(pattern), special_zero=False, name=node.name)
 
 
 def _gather_keeping_axis(node: Node, users: Users, graph: Graph) -> Value | None:

@@ -136,3 +136,22 @@ def test_a_transpose_that_reorders_data_axes_after_an_unsqueeze_stays() -> None:
     x = parameter("x", ElementType.f32, Shape.of(None, 5, 7))
     swapped = Transpose(Unsqueeze(x.outputs[0], const(np.array([3]))), const(np.array([0, 3, 2, 1])))
     assert unchanged(Graph([x], [Relu(swapped)]), eliminate_noops)
+
+
+def test_a_transpose_of_unit_axes_after_an_unsqueeze_becomes_one_reshape() -> None:
+    """TFLite's Conv1D input: [N, W, 1] → Unsqueeze(1) [N, 1, W, 1] → NHWC → NCHW [N, 1, 1, W]. The
+    Transpose moves x's own unit axis past W's place, which no Unsqueeze can say, but only axes of
+    size 1 move: one Reshape to [-1, 1, 1, W] replaces both."""
+    x = parameter("x", ElementType.f32, Shape.of(None, 9, 1))
+    nchw = Transpose(Unsqueeze(x.outputs[0], const(np.array([1]))), const(np.array([0, 3, 1, 2])))
+    graph = Graph([x], [Relu(nchw)])
+    assert {k: v for k, v in graph.op_histogram().items() if k not in ("Const", "Parameter")} == {"Unsqueeze": 1, "Transpose": 1, "ReLU": 1}
+    optimized = run_pass_checked(graph, eliminate_noops)
+    assert {k: v for k, v in optimized.op_histogram().items() if k not in ("Const", "Parameter")} == {"Reshape": 1, "ReLU": 1}
+    assert optimized.outputs[0].shape.dims == (None, 1, 1, 9)
+
+
+def test_a_transpose_moving_a_data_axis_after_an_unsqueeze_stays() -> None:
+    x = parameter("x", ElementType.f32, Shape.of(None, 9, 2))
+    moved = Transpose(Unsqueeze(x.outputs[0], const(np.array([1]))), const(np.array([0, 3, 1, 2])))
+    assert unchanged(Graph([x], [Relu(moved)]), eliminate_noops)
