@@ -493,3 +493,42 @@ def test_eye_kernel_with_batch():
     (result,) = ops.Eye.kernel(inputs, {"output_type": ElementType.f32})
     assert result.shape == (2, 1, 2, 3)
     np.testing.assert_array_equal(result[1, 0], np.eye(2, 3, 1, dtype=np.float32))
+
+
+# ---------------------------------------------------------------- CumProd
+
+
+def _cumprod_reference(x: np.ndarray, axis: int, exclusive: int, reverse: int) -> np.ndarray:
+    data = np.flip(x, axis) if reverse else x
+    out = np.cumprod(data, axis=axis, dtype=x.dtype)
+    if exclusive:
+        ones = np.ones_like(np.take(out, [0], axis=axis))
+        out = np.concatenate([ones, np.delete(out, -1, axis=axis)], axis=axis)
+    return np.flip(out, axis) if reverse else out
+
+
+@pytest.mark.parametrize("exclusive, reverse", [(0, 0), (1, 0), (0, 1), (1, 1)])
+@pytest.mark.parametrize("axis_given", ["constant", "input"])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_cumprod(tmp_path, exclusive, reverse, axis_given, axis, dtype) -> None:
+    """Against numpy, zeros and negative values included; the axis a constant or a run-time input."""
+    elem = TensorProto.FLOAT if dtype is np.float32 else TensorProto.INT32
+    x = np.array([[1, -2, 3, 0.5, 2], [0, 4, -1, 2, 3], [2, 2, 2, -2, 1]], dtype=np.float32).astype(dtype)
+    axis_array = np.array(axis, dtype=np.int64)
+    initializers = {"axis": axis_array} if axis_given == "constant" else None
+    inputs = [("x", elem, list(x.shape))] + ([("axis", TensorProto.INT64, [])] if axis_given == "input" else [])
+    model = single("CumProd", inputs, opset=26, initializers=initializers, input_names=["x", "axis"], exclusive=exclusive, reverse=reverse)
+    save_model(convert_model(model), tmp_path / "m.xml")
+    feeds = [x] if axis_given == "constant" else [x, axis_array]
+    expected = _cumprod_reference(x, axis, exclusive, reverse)
+    for backend in ("openvino", "onnxruntime"):
+        out = run_ir(tmp_path / "m.xml", feeds, backend)[0]
+        assert out.dtype == x.dtype
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_cumprod_needs_a_static_axis_length() -> None:
+    model = single("CumProd", [("x", TensorProto.FLOAT, [2, None])], opset=26, initializers={"axis": np.array(1, np.int64)}, input_names=["x", "axis"])
+    with pytest.raises(NodeConversionError, match="dynamic axis"):
+        convert_model(model)

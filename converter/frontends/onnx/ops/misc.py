@@ -18,7 +18,7 @@ from converter.ops import misc as ops
 from converter.ops import shape as shape_ops
 from converter.ops.core import Convert, ShapeOf, const
 from converter.ops.indexing import Gather, Slice
-from converter.ops.spec import normalize_axis
+from converter.ops.spec import const_ints, normalize_axis
 
 LARGE_CONSTANT_BYTES = 64 * 1024
 """A filled tensor bigger than this stays a Broadcast of a scalar rather than a Const."""
@@ -174,6 +174,61 @@ def _scalar(value: Value) -> Value:
 
 def CumSum(ctx: OnnxContext, x: Value, axis: Value, *, exclusive: int = 0, reverse: int = 0) -> Value:
     return ops.CumSum(x, _scalar(axis), exclusive=bool(exclusive), reverse=bool(reverse))
+
+
+MAX_CUMPROD_LENGTH = 256
+"""CumProd is unrolled into one Multiply per element along its axis; longer axes are refused."""
+
+
+def CumProd(ctx: OnnxContext, x: Value, axis: Value, *, exclusive: int = 0, reverse: int = 0) -> Value:
+    """Running products along `axis` (ONNX CumProd-26). OpenVINO has no CumProd, and a product in
+    the log domain is inexact (and undefined at zeros and negative values), so the axis is split
+    into its elements and multiplied in order: out[k] = x[0] * ... * x[k] (exclusive: up to x[k-1],
+    out[0] = 1; reverse: from the other end), exact in the input's own type, integers included.
+    An axis given at run time selects among the products along each axis (static shapes only)."""
+    rank = x.shape.rank
+    if rank is None or rank == 0:
+        raise Unsupported("CumProd needs an input of known rank >= 1")
+    axes = const_ints(axis)
+    if axes is not None:
+        if len(axes) != 1:
+            raise Unsupported(f"CumProd needs a scalar axis, got {len(axes)} values")
+        return _cumulative_product(x, normalize_axis(axes[0], rank), exclusive, reverse)
+    if not x.shape.is_static:
+        raise Unsupported("CumProd with a run-time axis needs a static input shape")
+    if sum(x.shape.static) > MAX_CUMPROD_LENGTH:
+        raise Unsupported(f"CumProd with a run-time axis over {sum(x.shape.static)} elements along all axes (at most {MAX_CUMPROD_LENGTH})")
+    chosen = _scalar(axis)
+    if chosen.element_type is not ElementType.i64:
+        chosen = Convert(chosen, destination_type=ElementType.i64)
+    result = _cumulative_product(x, rank - 1, exclusive, reverse)
+    for position in reversed(range(rank - 1)):
+        is_position = ew.LogicalOr(ew.Equal(chosen, const(np.int64(position))), ew.Equal(chosen, const(np.int64(position - rank))))
+        result = ew.Select(is_position, _cumulative_product(x, position, exclusive, reverse), result)
+    return result
+
+
+def _cumulative_product(x: Value, position: int, exclusive: int, reverse: int) -> Value:
+    length = x.shape[position]
+    if length is None:
+        raise Unsupported("CumProd along a dynamic axis is not supported (it is unrolled per element)")
+    if length > MAX_CUMPROD_LENGTH:
+        raise Unsupported(f"CumProd along an axis of {length} elements (at most {MAX_CUMPROD_LENGTH}: it is unrolled)")
+    if length == 0 or (length == 1 and not exclusive):
+        return x
+    elements = list(shape_ops.Split.node(x, const(np.int64(position)), num_splits=length).outputs) if length > 1 else [x]
+    products: dict[int, Value] = {}
+    running: Value | None = None
+    for k in reversed(range(length)) if reverse else range(length):
+        if exclusive:
+            products[k] = running if running is not None else _filled_like(elements[k], np.ones((), dtype=x.element_type.numpy))
+            running = elements[k] if running is None else ew.Multiply(running, elements[k])
+        else:
+            running = elements[k] if running is None else ew.Multiply(running, elements[k])
+            products[k] = running
+    if length == 1:
+        return products[0]
+    return shape_ops.Concat(*(products[k] for k in range(length)), axis=position)
 
 
 def EyeLike(ctx: OnnxContext, x: Value, *, dtype: int | None = None, k: int = 0) -> Value:
@@ -342,6 +397,7 @@ HANDLERS: dict[str, Handler] = {
     "CastLike": CastLike,
     "Range": Range,
     "CumSum": CumSum,
+    "CumProd": CumProd,
     "EyeLike": EyeLike,
     "NonZero": NonZero,
     "OneHot": OneHot,
