@@ -76,10 +76,18 @@ def test_runtime_axes_input(check_onnx, keepdims) -> None:
     check_onnx(model, inputs=[positive(2, 3, 4), np.array([-1], np.int64)])
 
 
-def test_runtime_axes_that_may_be_empty_or_repeat_are_rejected() -> None:
-    repeated = make_model("ReduceSum", [2, 3, 4], opset=13, axes=[0, 1], axes_as="input", keepdims=0)
-    with pytest.raises(NodeConversionError, match="single axis"):
-        convert_model(repeated)
+@pytest.mark.parametrize("op_type", ["ReduceSum", "ReduceMax", "ReduceLogSum"])
+@pytest.mark.parametrize("axes", [[0, 2], [2, 0], [-1, 1], [0, 1, 2]], ids=["asc", "desc", "negative", "all"])
+def test_runtime_axes_without_keepdims(check_onnx, op_type, axes) -> None:
+    """Several run-time axes with keepdims=0: reduced with keep_dims, the reduced dims dropped by a
+    Reshape to the kept dims found at run time; the output rank is static (rank − len(axes))."""
+    model = make_model(op_type, ["N", 3, 4], opset=18, axes=axes, axes_as="input", keepdims=0)
+    graph = convert_model(model)
+    assert graph.outputs[0].shape.rank == 3 - len(axes)
+    check_onnx(model, inputs=[positive(2, 3, 4), np.array(axes, np.int64)])
+
+
+def test_runtime_axes_that_may_be_empty_are_rejected() -> None:
     x = helper.make_tensor_value_info("x", F, [2, 3])
     axes = helper.make_tensor_value_info("axes", I64, ["K"])
     node = helper.make_node("ReduceSum", ["x", "axes"], ["y"])

@@ -18,8 +18,11 @@ from converter.frontends.onnx.ops.control import constant_value
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
 from converter.ops import elementwise as ew
+from converter.ops import misc as misc_ops
 from converter.ops import reduction as rd
-from converter.ops.core import Convert, const
+from converter.ops import shape as shape_ops
+from converter.ops.core import Convert, ShapeOf, const
+from converter.ops.indexing import Gather
 from converter.ops.spec import OpSpec, const_ints
 
 Build = Callable[[Value, Value | None, bool], Value]
@@ -38,7 +41,7 @@ def _axes(data: Value, axes_input: Value | None, axes: list[int] | None, noop: i
             array = constant_value(axes_input)
             values = None if array is None else [int(v) for v in np.asarray(array).reshape(-1)]
     if values is None:
-        return _runtime_axes(axes_input, keepdims)
+        return _runtime_axes(data, axes_input, keepdims)
     if not values:
         if noop:
             return None
@@ -48,15 +51,39 @@ def _axes(data: Value, axes_input: Value | None, axes: list[int] | None, noop: i
     return const(np.array(values, dtype=np.int64))
 
 
-def _runtime_axes(axes_input: Value, keepdims: int) -> Value:
-    length = axes_input.shape[0] if axes_input.shape.rank == 1 else 1 if axes_input.shape.rank == 0 else None
+def _runtime_axes(data: Value, axes_input: Value, keepdims: int) -> Value:
+    length = _axes_length(axes_input)
     if length is None or length == 0:
         # empty axes mean "all axes" (or none): nothing an IR reduction expresses at run time
         raise Unsupported("non-constant axes that may be empty are not supported")
-    if not keepdims and length != 1:
+    if not keepdims and length != 1 and data.shape.rank is None:
         # OpenVINO cannot infer the output rank (axes might repeat); its CPU plugin needs it
-        raise Unsupported("non-constant axes with keepdims=0 are supported for a single axis only")
+        raise Unsupported("non-constant axes with keepdims=0 need an input of known rank (or a single axis)")
     return axes_input
+
+
+def _axes_length(axes: Value) -> int | None:
+    return axes.shape[0] if axes.shape.rank == 1 else 1 if axes.shape.rank == 0 else None
+
+
+def _drop_reduced_dims(kept: Value, axes: Value) -> Value:
+    """A keep_dims reduction's result without its reduced (size-1) dims, for axes known only at run
+    time: OpenVINO infers no output rank for keep_dims=false with such axes (they might repeat; ONNX
+    forbids that), so the kept positions are found at run time, in order, with a TopK of static k,
+    and the result reshaped to their dims: a static output rank of rank − len(axes)."""
+    rank = kept.shape.rank
+    count = _axes_length(axes)
+    assert rank is not None and count is not None
+    positions = const(np.arange(rank, dtype=np.int64))
+    axes = axes if axes.element_type is ElementType.i64 else Convert(axes, destination_type=ElementType.i64)
+    axes = shape_ops.Reshape(axes, const(np.array([1, -1], dtype=np.int64)), special_zero=False)  # [1, k]
+    normalized = ew.Select(ew.Less(axes, const(np.int64(0))), ew.Add(axes, const(np.int64(rank))), axes)
+    reduced = rd.ReduceLogicalOr(ew.Equal(shape_ops.Reshape(positions, const(np.array([-1, 1], dtype=np.int64)), special_zero=False), normalized), const(np.array([1], dtype=np.int64)), keep_dims=False)
+    # kept positions score rank − p (> 0, larger first = in order), reduced ones 0
+    score = ew.Select(reduced, const(np.zeros(rank, dtype=np.int64)), ew.Subtract(const(np.int64(rank)), positions))
+    top = misc_ops.TopK.node(score, const(np.int64(rank - count)), axis=0, mode="max", sort="value", index_element_type=ElementType.i64, stable=True)
+    dims = Gather(ShapeOf(kept, output_type=ElementType.i64), top.outputs[1], const(np.int64(0)))
+    return shape_ops.Reshape(kept, dims, special_zero=False)
 
 
 def _empty_fill(data: Value, result: Value, fill: float | None) -> Value:
@@ -90,6 +117,9 @@ def _reduce(
     axes_value = _axes(data, axes_input, axes, noop, keepdims)
     if axes_value is None:
         return build(data, None, bool(keepdims))
+    if not keepdims and axes_value.const is None and _axes_length(axes_value) != 1:
+        result = _drop_reduced_dims(build(data, axes_value, True), axes_value)
+        return _empty_fill(data, result, empty_fill)
     return _empty_fill(data, build(data, axes_value, bool(keepdims)), empty_fill)
 
 
