@@ -21,6 +21,7 @@ the pass terminates and stays idempotent.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -54,15 +55,19 @@ def sink_transpose_regions(graph: Graph) -> bool:
     """One sweep: rewrite every region part that removes Transposes. Whether anything changed."""
     users = graph.users()
     nodes = graph.nodes()
-    perms: list[Perm] = []
+    order = {id(node): index for index, node in enumerate(nodes)}
+    perms: dict[int, Perm] = {}
+    seeds: dict[Perm, list[Node]] = {}
     for node in nodes:
         perm = permutation(node) if node.op.type == "Transpose" else None
-        if perm is not None and not _is_identity(perm) and perm not in perms:
-            perms.append(perm)
+        if perm is not None:
+            perms[id(node)] = perm
+            if not _is_identity(perm):
+                seeds.setdefault(perm, []).append(node)
     claimed: set[int] = set()
     mapping: dict[Value, Value] = {}
-    for perm in perms:
-        region = _grow(perm, nodes, users, graph)
+    for perm, starts in seeds.items():
+        region = _grow(perm, starts, nodes, order, perms, users, graph)
         _prune(region, users, graph)
         for part in _parts(region, users):
             if claimed.intersection(part) or _gain(region, part, users, graph) <= 0:
@@ -75,21 +80,39 @@ def sink_transpose_regions(graph: Graph) -> bool:
     return True
 
 
-def _grow(perm: Perm, nodes: list[Node], users: Users, graph: Graph) -> _Region:
+def _grow(
+    perm: Perm, starts: list[Node], nodes: list[Node], order: dict[int, int], perms: dict[int, Perm], users: Users, graph: Graph
+) -> _Region:
+    """Visit the seeds and what reads the region, in topological order (a heap of node positions):
+    every region operand of a node has arrived before the node is visited."""
     region = _Region(perm)
     arrived = region.arrived
-    for node in nodes:
+    heap = [order[id(node)] for node in starts]
+    heapq.heapify(heap)
+    visited: set[int] = set()
+
+    def arrive(value: Value, twin: Value, pending: Perm) -> None:
+        arrived[value] = (twin, pending)
+        for reader, _ in users.get(value, ()):
+            if order[id(reader)] not in visited:
+                heapq.heappush(heap, order[id(reader)])
+
+    while heap:
+        position = heapq.heappop(heap)
+        if position in visited:
+            continue
+        visited.add(position)
+        node = nodes[position]
         reads = [v for v in node.inputs if v in arrived]
         kind = node.op.type
-        if kind == "Transpose" and permutation(node) is not None:
-            data = node.inputs[0]
+        if id(node) in perms:
+            data, transposition = node.inputs[0], perms[id(node)]
             if data in arrived:
                 source, pending = arrived[data]
-                order = permutation(node)
-                region.terminals[id(node)] = (node, _transposed(source, [pending[a] for a in order], node.name))  # type: ignore[union-attr]
-            elif permutation(node) == perm:
+                region.terminals[id(node)] = (node, _transposed(source, [pending[a] for a in transposition], node.name))
+            elif transposition == perm:
                 region.seeds[id(node)] = node
-                arrived[node.outputs[0]] = (data, perm)
+                arrive(node.outputs[0], data, perm)
             continue
         if not reads:
             continue
@@ -102,7 +125,7 @@ def _grow(perm: Perm, nodes: list[Node], users: Users, graph: Graph) -> _Region:
         moved = _move_region_op(node, reads, arrived, users, graph, perm)
         if moved is not None:
             region.moved[id(node)] = (node, moved)
-            arrived[node.outputs[0]] = (moved.output, moved.perm)
+            arrive(node.outputs[0], moved.output, moved.perm)
     return region
 
 
