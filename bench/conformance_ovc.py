@@ -122,6 +122,15 @@ def run_all(names: list[str], jobs: int, timeout: float) -> dict[str, dict]:
     pending = list(reversed(names))
     results: dict[str, dict] = {}
     workers = [Worker() for _ in range(min(jobs, len(names)))]
+    try:
+        _feed(workers, pending, results, len(names), timeout)
+    finally:  # no worker outlives the run, whatever ended it
+        for w in workers:
+            w.kill()
+    return results
+
+
+def _feed(workers: list[Worker], pending: list[str], results: dict[str, dict], total: int, timeout: float) -> None:
     while pending or any(w.case for w in workers):
         for w in workers:
             if w.ready and w.case is None and pending:
@@ -144,10 +153,7 @@ def run_all(names: list[str], jobs: int, timeout: float) -> dict[str, dict]:
             if w.case and time.monotonic() - w.started > timeout:
                 _replace(workers, w, results, "fail", f"timeout after {timeout:.0f} s")
         if len(results) % 100 == 0 and results:
-            print(f"  {len(results)}/{len(names)}", end="\r", flush=True)
-    for w in workers:
-        w.kill()
-    return results
+            print(f"  {len(results)}/{total}", end="\r", flush=True)
 
 
 def _replace(workers: list[Worker], dead: Worker, results: dict[str, dict], status: str, detail: str) -> None:
