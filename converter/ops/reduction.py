@@ -27,6 +27,8 @@ def reduced_dims(
 ) -> list[int | None]:
     rank = len(dims)
     normalized = {normalize_axis(a, rank) for a in axes}
+    if any(not 0 <= a < rank for a in normalized):
+        raise ValueError(f"axes {list(axes)} out of range for rank {rank}")
     if keep_dims:
         return [1 if i in normalized else d for i, d in enumerate(dims)]
     return [d for i, d in enumerate(dims) if i not in normalized]

@@ -227,7 +227,7 @@ class KerasModelConverter:
             raise InvalidModelError(f"{self.source}: the model config has no {what}")
         refs = []
         for item in value:
-            if not (isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str)):
+            if not (isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str) and all(isinstance(i, int) and not isinstance(i, bool) for i in item[1:3])):
                 raise InvalidModelError(f"{self.source}: {what} entry {item!r} is not [layer, node_index, tensor_index]")
             refs.append(TensorRef(item[0], int(item[1]), int(item[2])))
         return refs

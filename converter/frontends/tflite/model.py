@@ -324,7 +324,7 @@ def convert_operator(ctx: TFLiteContext, operator: Operator) -> None:
         raise InvalidModelError(f"{ctx.source}: operator {ctx.node_name!r} ({code.name}): {error}") from None
     except ConverterError:
         raise
-    except (ValueError, TypeError, IndexError, KeyError) as error:
+    except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as error:  # ArithmeticError: a stride or dilation of 0
         raise NodeConversionError(ctx.source, ctx.node_name, code.name, f"{type(error).__name__}: {error}") from error
     for index, value, tensor in zip(operator.outputs, produced, ctx.output_tensors):
         if value is None:

@@ -13,6 +13,7 @@ others with Gather/Add/Concat in the graph.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -135,7 +136,7 @@ def _broadcast_op() -> OpSpec:
 
 def _filled(value: float | int, dtype: np.dtype, dims: list[Value | int]) -> Value:
     """A tensor of `value` whose dims are ints or [1]-shaped i64 tensors."""
-    if all(isinstance(d, int) for d in dims):
+    if all(isinstance(d, int) for d in dims) and math.prod(dims) * np.dtype(dtype).itemsize <= 1 << 20:  # type: ignore[arg-type]
         return const(np.full([int(d) for d in dims], value, dtype=dtype))  # type: ignore[arg-type]
     target = _concat([_int64s([d]) if isinstance(d, int) else d for d in dims], axis=0)
     return _broadcast_op()(const(np.array(value, dtype=dtype)), target)
