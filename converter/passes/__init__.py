@@ -23,6 +23,7 @@ from converter.passes.fuse_attention import fuse_attention
 from converter.passes.fuse_linear import fuse_linear
 from converter.passes.fuse_normalization import fuse_mvn, fuse_normalize_l2
 from converter.passes.fuse_pad import fuse_pad_into_convolution
+from converter.passes.fuse_qdq import fuse_qdq
 from converter.passes.fuse_transpose_matmul import fuse_transpose_into_matmul
 from converter.passes.manager import PassFn
 from converter.passes.simplify_shapes import canonicalize_shape_reads, fold_shape_values, simplify_reshape_patterns
@@ -35,6 +36,7 @@ PASSES: dict[str, PassFn] = {
     "fold_if": fold_if,
     "fold_batchnorm": fold_batchnorm,
     "fuse_linear": fuse_linear,
+    "fuse_qdq": fuse_qdq,
     "sink_transposes": sink_transposes,
     "fuse_pad_into_convolution": fuse_pad_into_convolution,
     "fuse_transpose_into_matmul": fuse_transpose_into_matmul,
