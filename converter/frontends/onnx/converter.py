@@ -360,7 +360,8 @@ def _parameter(ctx: OnnxContext, value_info: onnx.ValueInfoProto) -> Node:
     except Unsupported as error:
         raise NodeConversionError(ctx.source, value_info.name, "input", str(error)) from None
     if tensor_type.HasField("shape"):
-        dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim)
+        # -1 is how some exporters (paddle2onnx) spell a dynamic dim, as OpenVINO reads it; other negatives are damage
+        dims = tuple(None if not d.HasField("dim_value") or d.dim_value == -1 else d.dim_value for d in tensor_type.shape.dim)
         if any(d is not None and d < 0 for d in dims):
             raise InvalidModelError(f"{ctx.source}: input {value_info.name!r} has a negative dimension (shape {list(dims)})")
         shape = Shape(dims)
