@@ -71,13 +71,15 @@ def calibration(model: onnx.ModelProto, samples: int = 16, seed: int = 1) -> lis
     return [rng.standard_normal(shape).astype(np.float32) for _ in range(samples)]
 
 
-def quantize_qdq(model: onnx.ModelProto, path, per_channel: bool, activations: str, samples: list[np.ndarray]) -> onnx.ModelProto:
+def quantize_qdq(
+    model: onnx.ModelProto, path, per_channel: bool, activations: str, samples: list[np.ndarray], input_name: str = "x"
+) -> onnx.ModelProto:
     """onnxruntime's quantize_static in the QDQ format: activations 'u8' (U8S8) or 's8' (S8S8)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self._feeds = iter([{"x": s} for s in samples])
+            self._feeds = iter([{input_name: s} for s in samples])
 
         def get_next(self):
             return next(self._feeds, None)
