@@ -207,17 +207,41 @@ def convert_variants(model: Path, output_dir: Path, key: str, settings, precisio
     shutil.rmtree(staging, ignore_errors=True)
     # INT8 for the models whose manifest names calibration data (and only those, even when asked for)
     precisions = [p for p in precisions if p != "int8"] + (["int8"] if manifest.calibration is not None else [])
-    for precision in precisions:
-        if precision == "int8":
-            from converter.quantize.pipeline import quantize_model
+    try:
+        for precision in precisions:
+            if precision == "int8":
+                from converter.quantize.pipeline import quantize_model
 
-            variant_graph, _ = quantize_model(graph, manifest)
-        else:
-            variant_graph = compress_fp16(graph.copy()) if precision == "fp16" else graph
-        write_ir(variant_graph, staging / precision.upper() / f"{model.stem}.xml")
-    final = output_dir / key
-    _swap_in(staging, final, output_dir / TRASH / staging.name)
+                variant_graph, _ = quantize_model(graph, manifest)
+            else:
+                variant_graph = compress_fp16(graph.copy()) if precision == "fp16" else graph
+            try:
+                write_ir(variant_graph, staging / precision.upper() / f"{model.stem}.xml")
+            except OSError as error:
+                raise OutputError(f"{output_dir}: could not write the {precision.upper()} IR of {key}: {error.strerror or error}") from error
+        final = output_dir / key
+        try:
+            _swap_in(staging, final, output_dir / TRASH / staging.name)
+        except OSError as error:
+            raise OutputError(f"{output_dir}: could not move the IRs of {key} into place: {error.strerror or error}") from error
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # give the space back now (a full disk), not at the run's end
+        raise
     return [Variant(precision, final / precision.upper() / f"{model.stem}.xml") for precision in precisions]
+
+
+class OutputError(Exception):
+    """The output folder could not take a model's IRs (a full disk, a quota, permissions): that
+    model gets an error row, nothing half-written stays, and the others go on."""
+
+
+def discard_staging(output_dir: Path, key: str) -> None:
+    """Remove what a killed conversion of `key` left in the staging folder (its process could not)."""
+    folder = output_dir / STAGING
+    prefix = key.replace("/", "__") + "."
+    for path in folder.iterdir() if folder.is_dir() else []:
+        if path.name.startswith(prefix) and path.name[len(prefix) :].isdigit():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _swap_in(staging: Path, final: Path, trash: Path) -> None:
@@ -317,8 +341,10 @@ def convert_job(model: Path, output_dir: Path, key: str, config: str | None, pre
         variants = convert_variants(model, output_dir, key, settings, precisions)
         seconds = round(time.perf_counter() - started, 4)
         return {"variants": [(v.precision, str(v.xml)) for v in variants], "convert_seconds": seconds}
-    except ConverterError as error:
+    except (ConverterError, OutputError) as error:
         return {"error": str(error)}
+    except MemoryError:
+        raise  # the child's runner names the memory limit (tasks/isolation.py)
     except Exception as error:  # an irforge bug: its trace goes in the report
         return {"error": _internal_error(error)}
 
@@ -334,6 +360,8 @@ def validate_job(model: Path, key: str, variants: Sequence[tuple[str, str]], con
         result = validate_variants(model, key, [Variant(p, Path(x)) for p, x in variants], settings, tuple(backends), convert_seconds)
     except ConverterError as error:
         result = error_result(key, model, str(error), precisions)
+    except MemoryError:
+        raise  # the child's runner names the memory limit (tasks/isolation.py)
     except Exception as error:  # an irforge bug: its trace goes in the report
         result = error_result(key, model, _internal_error(error), precisions)
     return asdict(result)

@@ -35,9 +35,11 @@ def convert_zoo(
     timeout: float = 600.0,
     config: str | None = None,
     history: str | None = None,
+    memory_limit: int | None = None,
 ) -> RunReport:
     """Convert and validate every model under `zoo_dir` into `out_dir`; the reports go to
-    OUT/reports/<run id>/ and OUT/reports/latest/."""
+    OUT/reports/<run id>/ and OUT/reports/latest/. `timeout` (seconds) and `memory_limit` (bytes;
+    None: half the machine's memory, 0: none) bound each model's conversion and validation."""
     from converter.config import load_config
     from converter.zoo import clean_interrupted
 
@@ -50,6 +52,7 @@ def convert_zoo(
         force=force,
         timeout=timeout,
         history=history,
+        memory_limit=memory_limit,
     )
     out = Path(settings.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -65,7 +68,7 @@ def convert_zoo(
         results = []
         for done, future in enumerate(as_completed(validated), start=1):
             results.append(future.result())
-            update_progress_artifact(progress, progress=100.0 * done / len(models))
+            _show_progress(progress, 100.0 * done / len(models))
         results.sort(key=lambda result: result["model"])
         summary = report(results, settings, run_id, started.isoformat())
         clean_interrupted(out)  # the (now empty) staging folders
@@ -82,6 +85,17 @@ def exclusive(out: Path):
         except BlockingIOError:
             raise RuntimeError(f"{out}: another irforge zoo run is writing this folder") from None
         yield
+
+
+def _show_progress(artifact, percent: float) -> None:
+    """The progress artifact is for the UI: a Prefect API still down after the client's retries
+    (a server restart) must not cost the run its results."""
+    import httpx
+
+    try:
+        update_progress_artifact(artifact, progress=percent)
+    except httpx.HTTPError as error:
+        print(f"warning: progress not sent to the Prefect API: {type(error).__name__}: {error}")
 
 
 def _clear_progress(out: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class ZooSettings:
     force: bool = False
     timeout: float = 600.0
     history: str | None = None
+    memory_limit: int | None = None  # bytes per model's process; None: half the machine's memory; 0: none
 
     def options(self) -> dict:
         """What, beside the model's bytes and irforge's version, decides a model's result."""
@@ -41,6 +43,13 @@ class ZooSettings:
         from converter.config import DEFAULT_CONFIG
 
         return Path(self.config).read_text() if self.config else DEFAULT_CONFIG.read_text()
+
+    def child_memory_limit(self) -> int | None:
+        from tasks.isolation import default_memory_limit
+
+        if self.memory_limit is None:
+            return default_memory_limit()
+        return self.memory_limit or None
 
 
 @task(name="discover")
@@ -79,9 +88,15 @@ def convert(model: str, key: str, settings: ZooSettings) -> Converted:
         return Converted(model, key, digest, cached=asdict(remembered))
     write_stage(out, key, "converting")
     outcome = run_isolated(
-        "converter.zoo:convert_job", (path, out, key, settings.config, list(settings.precisions)), settings.timeout
+        "converter.zoo:convert_job",
+        (path, out, key, settings.config, list(settings.precisions)),
+        settings.timeout,
+        settings.child_memory_limit(),
     )
     if not outcome.ok:
+        from converter.zoo import discard_staging
+
+        discard_staging(out, key)  # a killed child leaves its half-written staging folder
         return Converted(model, key, digest, error=f"conversion {outcome.detail}")
     if "error" in outcome.value:
         return Converted(model, key, digest, error=outcome.value["error"])
@@ -104,10 +119,14 @@ def validate(converted: Converted, settings: ZooSettings) -> dict:
             "converter.zoo:validate_job",
             (path, converted.key, converted.variants, settings.config, list(settings.backends), converted.convert_seconds),
             settings.timeout,
+            settings.child_memory_limit(),
         )
         if outcome.ok:
             result = ModelResult(**outcome.value)
-            write_record(out, result, converted.cache_key)
+            try:
+                write_record(out, result, converted.cache_key)
+            except OSError as error:  # a full disk: the rows still count; the model is converted again next run
+                _warn(f"{converted.key}: its result is not remembered for the next run: {error}")
         else:
             result = error_result(converted.key, path, f"validation {outcome.detail}", settings.precisions)
     write_stage(out, converted.key, "done", result.status)
@@ -119,8 +138,22 @@ def write_stage(out: Path, key: str, stage: str, status: str = "") -> None:
     from converter.files import atomic_write_text
 
     path = out / PROGRESS / f"{key.replace('/', '__')}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps({"model": key, "stage": stage, "status": status}))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps({"model": key, "stage": stage, "status": status}))
+    except OSError as error:  # only the progress display misses it; a full disk is the models' to report
+        _warn(f"{key}: progress not shown: {error}")
+
+
+def _warn(message: str) -> None:
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_logger, get_run_logger
+
+    try:
+        logger = get_run_logger()
+    except MissingContextError:  # a task body called outside a run (tests call `.fn`)
+        logger = get_logger("irforge.zoo")
+    logger.warning(message)
 
 
 def read_stages(out: Path) -> list[dict]:
@@ -164,9 +197,13 @@ def report(results: list[dict], settings: ZooSettings, run_id: str, started: str
     directory = out / "reports" / run_id
     staging = out / "reports" / f".{run_id}.tmp"  # a killed run leaves no half-written report folder
     title = f"irforge zoo: {settings.zoo_dir}"
-    write_reports(frame, staging, title, changes=changes)
-    write_output_rows([row for result in results for row in result["outputs"]], staging)
-    os.replace(staging, directory)
+    try:
+        write_reports(frame, staging, title, changes=changes)
+        write_output_rows([row for result in results for row in result["outputs"]], staging)
+        os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     _point_latest(out / "reports", run_id)
     create_table_artifact(key="irforge-zoo-report", table=_records(frame), description=title)
     create_markdown_artifact(key="irforge-zoo-summary", markdown=render_markdown(frame, title, changes=changes))

@@ -36,6 +36,7 @@ def zoo(
     backend: Annotated[str, typer.Option("--backend", help="IR backends: onnxruntime, openvino or both.")] = "both",
     force: Annotated[bool, typer.Option("--force", help="Convert every model again, even unchanged ones.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds one model's conversion, or its validation, may take before it is killed.")] = 600.0,
+    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", help="Address space one model's conversion, or its validation, may use, e.g. 4G (default: half the machine's memory; 0: no limit).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Pipeline config YAML (default: configs/default.yaml).")] = None,
     history: Annotated[Optional[str], typer.Option("--history", help="SQLAlchemy URL of the run history (default: SQLite in OUT/history.sqlite).")] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Do not run here: trigger a run of the nightly deployment on the Prefect server.")] = False,
@@ -56,6 +57,7 @@ def zoo(
             raise fail(f"--runner takes threads, dask or dask://HOST:PORT, got {runner!r}", EXIT_BAD_INPUT)
         if timeout <= 0:
             raise fail("--timeout must be positive", EXIT_BAD_INPUT)
+        memory_bytes = _memory_limit(memory_limit)
         check_output_dir(output_dir)
         settings = load_config(config)  # a broken config is bad input, not one error per model
         precisions = split_list(precision) if precision is not None else list(settings.precisions)
@@ -76,6 +78,7 @@ def zoo(
         timeout=timeout,
         config=str(config) if config else None,
         history=history,
+        memory_limit=memory_bytes,
     )
     try:
         summary, api = _run_with_progress(parameters, runner, output_dir, len(models))
@@ -101,6 +104,17 @@ def zoo(
         stdout.print(f"flow run: {flow_run_url(summary.flow_run_id, api)}", highlight=False)
     if summary.failed:
         raise typer.Exit(EXIT_VALIDATION_FAILED)
+
+
+def _memory_limit(text: str | None) -> int | None:
+    if text is None:
+        return None
+    from tasks.isolation import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise fail(f"--memory-limit: {error}", EXIT_BAD_INPUT) from None
 
 
 def _example_zoo() -> Path:
@@ -146,6 +160,9 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # Prefect's client retries a call that found the API gone 5 times (2 + 4 + ... + 32 s); 7 rides
+    # out a server restarted or upgraded in up to about 4 minutes (docs/reliability.md)
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "7")
 
 
 def _prefect_api() -> str | None:
