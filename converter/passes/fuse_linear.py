@@ -153,6 +153,8 @@ def _sink_affine(node: Node, users: Users, graph: Graph) -> Value | None:
     rank = x.shape.rank
     if rank is None or rank < 2 or node.inputs[0].shape.dims != x.shape.dims or not x.element_type.is_float:
         return None
+    if _dequantized_constant(x):
+        return None  # the scale of an int8 table (a QDQ model's embeddings): OpenVINO gathers int8 rows only with it in place
     vector = _per_channel(c, x, axis=rank - 1)
     if vector is None:
         return None
@@ -168,6 +170,13 @@ def _sink_affine(node: Node, users: Users, graph: Graph) -> Value | None:
     if moved.shape.rank is None or moved.shape[-1] != x.shape[-1]:
         return None
     return inner.op(moved, const(vector.astype(c.dtype)), name=node.name, **inner.attrs)
+
+
+def _dequantized_constant(x: Value) -> bool:
+    """x is Convert(integer Const) or Subtract(Convert(integer Const), zero point)."""
+    subtract = producer(x, "Subtract")
+    convert = producer(subtract.inputs[0] if subtract is not None else x, "Convert")
+    return convert is not None and convert.inputs[0].const is not None and not convert.inputs[0].element_type.is_float
 
 
 def _scaled(weights: np.ndarray, factor: np.ndarray) -> np.ndarray:

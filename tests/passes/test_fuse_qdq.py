@@ -181,3 +181,28 @@ def test_a_lone_quantize_or_dequantize_stays_exact(tmp_path, lone) -> None:
     want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)[0]
     got = compile_ir(xml)(feed)[0]
     assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_a_quantized_embedding_table_keeps_its_dequantization_before_the_gather(tmp_path) -> None:
+    """quantize_static's uint8 embedding tables: fuse_linear must not move the scale past the Gather
+    (it would for a float table), or OpenVINO gathers from a dequantized f32 copy of the table."""
+    rng = np.random.default_rng(0)
+    table = rng.integers(0, 256, (64, 16)).astype(np.uint8)
+    inits = [numpy_helper.from_array(table, "table"), numpy_helper.from_array(np.array(0.02, np.float32), "s"),
+             numpy_helper.from_array(np.array(131, np.uint8), "zp"), numpy_helper.from_array(rng.standard_normal(16).astype(np.float32), "b")]
+    nodes = [helper.make_node("DequantizeLinear", ["table", "s", "zp"], ["weights"]),
+             helper.make_node("Gather", ["weights", "ids"], ["rows"]), helper.make_node("Add", ["rows", "b"], ["y"])]
+    graph = helper.make_graph(nodes, "embedding", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 16])], inits)
+    path = tmp_path / "embedding.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    converted = convert_model(str(path))
+    (gather,) = [n for n in converted.nodes() if n.op.type == "Gather"]
+    assert gather.inputs[0].producer.op.type == "Multiply"
+    xml, _ = save_model(converted, tmp_path / "ir" / "model.xml")
+    runtime = compile_ir(xml).get_runtime_model()
+    assert [op.get_rt_info()["runtimePrecision"].astype(str) for op in runtime.get_ordered_ops()
+            if op.get_rt_info()["layerType"].astype(str) == "Gather"] == ["u8"]
+    feed = {"ids": rng.integers(0, 64, (1, 8)).astype(np.int64)}
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    np.testing.assert_allclose(compile_ir(xml)(feed)[0], want, rtol=1e-6, atol=1e-6)
