@@ -1,7 +1,7 @@
 """End to end: the trained digits CNN quantized by onnxruntime's quantize_static (QDQ, per-channel,
 U8S8) goes through `irforge convert`; the written FP32 IR holds FakeQuantize and int8 weights, runs
 its convolutions and fully connected layer in u8 on OpenVINO's default CPU configuration, and
-classifies the held-out digits as onnxruntime's run of the QDQ model does."""
+classifies the held-out digits as onnxruntime's run of the QDQ model does; `irforge validate` passes it."""
 
 from __future__ import annotations
 
@@ -46,3 +46,8 @@ def test_quantize_static_digits_cnn_converts_and_runs_in_int8(tmp_path: Path) ->
     precisions = [op.get_rt_info()["runtimePrecision"].astype(str) for op in runtime.get_ordered_ops()
                   if op.get_rt_info()["layerType"].astype(str) in ("Convolution", "FullyConnected")]
     assert len(precisions) == 3 and set(precisions) <= {"u8", "i8"}, precisions
+
+    # validation judges the float IRs of a quantized source by the int8 tolerances (a step here and there)
+    np.savez(tmp_path / "heldout.npz", image=images[:40], labels=heldout["labels"][:40])
+    result = irforge("validate", path, tmp_path / "ir", "--data", tmp_path / "heldout.npz", "-o", tmp_path / "report")
+    assert result.returncode == 0, result.stdout + result.stderr
