@@ -227,7 +227,7 @@ def test_cast_with_saturate_attribute(tmp_path):
         np.testing.assert_array_equal(result, CAST_VALUES.astype(np.float16))
 
 
-@pytest.mark.parametrize("target", [TensorProto.STRING, TensorProto.FLOAT8E4M3FNUZ, TensorProto.INT4])
+@pytest.mark.parametrize("target", [TensorProto.STRING, TensorProto.FLOAT8E4M3FNUZ, TensorProto.INT2])
 def test_cast_to_unsupported_type_is_rejected(target):
     with pytest.raises(NodeConversionError, match="not supported"):
         convert_model(single("Cast", [("x", FLOAT, [2])], to=target))
