@@ -307,3 +307,41 @@ def test_ir_strided_slice_runtime_bounds():
     y = ops.StridedSlice(x, begin_node.outputs[0], const(i64([3, 0])), begin_mask=[0, 0], end_mask=[0, 1], shrink_axis_mask=[1, 0])
     assert y.shape.dims == (None,)
     check_ir([y], [node, begin_node], [random([4, 6]), np.array([-1, 2], dtype=np.int32)])
+
+
+# ------------------------------------------------------------------ TensorScatter
+
+
+@pytest.mark.parametrize("mode", ["linear", "circular"])
+@pytest.mark.parametrize("axis", [-2, 1])
+@pytest.mark.parametrize("with_indices", [True, False])
+def test_tensor_scatter(tmp_path, mode: str, axis: int, with_indices: bool) -> None:
+    """Against ONNX's reference: a [B, H, S, D] cache, a 3-long update, per-batch write positions
+    (circular: wrapping past the cache's end), the batch dynamic."""
+    from onnx import helper
+    from onnx.reference import ReferenceEvaluator
+
+    from converter import convert_model, save_model
+    from converter.validate import run_ir
+    from models import model_of
+
+    rng = np.random.default_rng(3)
+    cache_shape = [2, 3, 5, 4]
+    update_shape = list(cache_shape)
+    update_shape[axis] = 3
+    past = rng.normal(size=cache_shape).astype(np.float32)
+    update = rng.normal(size=update_shape).astype(np.float32)
+    starts = np.array([1, 4 if mode == "circular" else 2], dtype=np.int64)
+    if axis == 1 and mode == "linear":
+        starts = np.array([0, 0], dtype=np.int64)  # 3 + 3 > 3 heads would run off the axis
+    names = ["past", "update"] + (["write_indices"] if with_indices else [])
+    inputs = [("past", TensorProto.FLOAT, [None, *cache_shape[1:]]), ("update", TensorProto.FLOAT, [None, *update_shape[1:]])]
+    if with_indices:
+        inputs.append(("write_indices", TensorProto.INT64, [None]))
+    node = helper.make_node("TensorScatter", names, ["y"], mode=mode, axis=axis)
+    model = model_of([node], inputs, ("y",), opset=24)
+    feeds = [past, update] + ([starts] if with_indices else [])
+    expected = ReferenceEvaluator(model).run(None, dict(zip(names, feeds)))
+    save_model(convert_model(model), tmp_path / "m.xml")
+    for backend in ("openvino", "onnxruntime"):
+        np.testing.assert_array_equal(run_ir(tmp_path / "m.xml", feeds, backend)[0], expected[0])

@@ -138,6 +138,35 @@ def ScatterND(ctx: OnnxContext, data: Value, indices: Value, updates: Value, *, 
     return ops.ScatterNDUpdate(data, indices, updates, reduction=SCATTER_ND_REDUCTIONS[reduction])
 
 
+def TensorScatter(
+    ctx: OnnxContext, past_cache: Value, update: Value, write_indices: Value | None = None, *, mode: str = "linear", axis: int = -2
+) -> Value:
+    """The KV-cache write of ONNX TensorScatter-24: present = past with update[..., s, ...] written at
+    sequence position write_indices[batch] + s along `axis` (mod the cache length when circular), as
+    one ScatterElementsUpdate whose indices are that position broadcast over the update's shape."""
+    if mode not in ("linear", "circular"):
+        raise Unsupported(f"TensorScatter mode {mode!r} is not supported")
+    rank = past_cache.shape.rank
+    if rank is None:
+        raise Unsupported("TensorScatter needs a cache of known rank")
+    axis = checked_axis(axis, rank, "TensorScatter")
+    if axis == 0:
+        raise Unsupported("TensorScatter along the batch axis (axis 0) is not defined")
+    length = ops.Gather(ShapeOf(update, output_type=ElementType.i64), i64(axis), i64(0))
+    positions = misc.Range(i64(0), length, i64(1), output_type=ElementType.i64)
+    along_axis = [1] * rank
+    along_axis[axis] = -1
+    indices = shape_ops.Reshape(positions, const(np.array(along_axis, dtype=np.int64)), special_zero=False)
+    if write_indices is not None:
+        starts = write_indices if write_indices.element_type is ElementType.i64 else Convert(write_indices, destination_type=ElementType.i64)
+        per_batch = [-1] + [1] * (rank - 1)
+        indices = ew.Add(shape_ops.Reshape(starts, const(np.array(per_batch, dtype=np.int64)), special_zero=False), indices)
+    if mode == "circular":
+        capacity = ops.Gather(ShapeOf(past_cache, output_type=ElementType.i64), i64(axis), i64(0))
+        indices = ew.FloorMod(indices, capacity)
+    indices = shape_ops.Broadcast(indices, ShapeOf(update, output_type=ElementType.i64))
+    return ops.ScatterElementsUpdate(past_cache, indices, update, i64(axis), reduction="none", use_init_val=True)
+
 def ReverseSequence(
     ctx: OnnxContext, x: Value, sequence_lens: Value, *, batch_axis: int = 1, time_axis: int = 0
 ) -> Value:
@@ -199,6 +228,7 @@ HANDLERS = {
     "ScatterElements": ScatterElements,
     "Scatter": Scatter,
     "ScatterND": ScatterND,
+    "TensorScatter": TensorScatter,
     "ReverseSequence": ReverseSequence,
     "Compress": Compress,
     "Trilu": Trilu,
