@@ -9,7 +9,7 @@ QDQ file is converted by irforge (fuse_qdq: FakeQuantize + int8 weights) and by 
 `convert_model`, and both IRs run on OpenVINO's CPU plugin (f32 inference precision for the float
 parts, 2 threads, batch 1, interleaved rounds of 50 timed runs, the median of the rounds' medians).
 Agreement is with onnxruntime's run of the same QDQ model (top-1 agreement or the pooled cosine,
-and the largest absolute difference of the output); the int8 column counts the convolutions /
+and the largest absolute difference of the output, also between the two IRs' outputs); the int8 column counts the convolutions /
 fully connected layers the CPU plugin runs in u8/i8.
 """
 
@@ -47,16 +47,19 @@ def main() -> None:
             compiled = {"irforge": qc.openvino_compiled(irforge_xml), "OpenVINO convert_model": qc.openvino_compiled(ovc_xml)}
             reference = [qc.run_ort(qdq_path, batch)[case.output] for batch in case.evaluation]
             timing = qc.latencies(compiled, case.latency_feed, args.rounds)
+            results = {name: [qc.run_openvino(model, batch)[case.output] for batch in case.evaluation] for name, model in compiled.items()}
             for name, model in compiled.items():
-                outputs = [qc.run_openvino(model, batch)[case.output] for batch in case.evaluation]
+                outputs = results[name]
                 gap = max(float(np.max(np.abs(a.astype(np.float64) - b))) for a, b in zip(outputs, reference))
-                rows.append((case.name, name, case.score_name, case.score(reference, outputs), gap, timing[name],
-                             qc.int8_kernels(model)))
+                between = max(float(np.max(np.abs(a.astype(np.float64) - b))) for a, b in zip(outputs, results["OpenVINO convert_model"]))
+                rows.append((case.name, name, case.score_name, case.score(reference, outputs), gap, between, timing[name],
+                             timing[name] / timing["OpenVINO convert_model"], qc.int8_kernels(model)))
             print(rows[-2:], flush=True)
-    print("\n| model | converter of the QDQ ONNX | vs onnxruntime (QDQ) | max abs diff | OpenVINO latency ms | int8 conv/FC |")
-    print("|---|---|---|---|---|---|")
-    for model, tool, metric, score, gap, latency, kernels in rows:
-        print(f"| {model} | {tool} | {metric} {score:.4f} | {gap:.4g} | {latency:.2f} | {kernels} |")
+    print("\n| model | converter of the QDQ ONNX | vs onnxruntime (QDQ) | max abs diff to onnxruntime | to OpenVINO's IR |"
+          " OpenVINO latency ms | ratio | int8 conv/FC |")
+    print("|---|---|---|---|---|---|---|---|")
+    for model, tool, metric, score, gap, between, latency, ratio, kernels in rows:
+        print(f"| {model} | {tool} | {metric} {score:.4f} | {gap:.4g} | {between:.3g} | {latency:.2f} | {ratio:.2f} | {kernels} |")
 
 
 if __name__ == "__main__":
