@@ -79,7 +79,7 @@ REASONS: list[tuple[str, str]] = [
      "Training and preview-domain ops (optimizers, FlexAttention): not inference ops."),
     (r"^unsupported: .*Random|RandomUniformLike|RandomNormal|Bernoulli|Multinomial",
      "Random-number ops: their outputs cannot be compared with fixed expected values; not mapped."),
-    (r"^unsupported: .*(BitCast|Det|MelWeightMatrix|TensorScatter)",
+    (r"^unsupported: .*(BitCast|Det|MelWeightMatrix)",
      "Ops with no OpenVINO counterpart that irforge does not decompose yet."),
     (r"^unsupported:",
      "Ops irforge has no handler for yet."),
