@@ -11,18 +11,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import onnx
 import pytest
 
+from flow_waits import free_port, wait_for
 from models import tiny_add_relu
 
 pytestmark = pytest.mark.slow
@@ -31,20 +29,6 @@ CRON = "0 2 * * *"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _alive(pid: int) -> bool:
@@ -75,7 +59,7 @@ def _irforge(env: dict[str, str], cwd: Path, *args: str, timeout: float = 150) -
 @pytest.fixture
 def local_server(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, int]]:
     """`irforge server start` on a free port → (API URL, server pid); stopped (and checked) after."""
-    port = _free_port()
+    port = free_port()
     started = _irforge(env, tmp_path, "server", "start", "--port", str(port))
     assert started.returncode == 0, started.stderr
     url = f"http://127.0.0.1:{port}/api"
@@ -116,7 +100,7 @@ def test_nightly_deployment_serves_a_submitted_run(local_server: tuple[str, int]
             response = api.get("/deployments/name/irforge-zoo/nightly")
             return response.json() if response.status_code == 200 else None
 
-        registered = _wait_for("the deployment irforge-zoo/nightly", deployment, timeout=60)
+        registered = wait_for("the deployment irforge-zoo/nightly", deployment, timeout=60)
         assert [entry["schedule"]["cron"] for entry in registered["schedules"]] == [CRON]
         assert registered["parameters"]["zoo_dir"] == str(zoo) and registered["parameters"]["out_dir"] == str(out)
         assert registered["entrypoint"] == "flows.zoo.convert_zoo"
@@ -125,7 +109,7 @@ def test_nightly_deployment_serves_a_submitted_run(local_server: tuple[str, int]
             text = (tmp_path / "serve.out").read_text()
             return text if "UI:" in text else None
 
-        printed = _wait_for("serve's announcement", announced, timeout=30)
+        printed = wait_for("serve's announcement", announced, timeout=30)
         assert f"serving irforge-zoo/nightly: {zoo} → {out}" in printed
         assert f"schedule: {CRON} (UTC)" in printed
         assert f"UI: {url.removesuffix('/api')}/deployments/deployment/{registered['id']}" in printed
@@ -140,7 +124,7 @@ def test_nightly_deployment_serves_a_submitted_run(local_server: tuple[str, int]
             run = api.get(f"/flow_runs/{run_id}").json()
             return run if run["state_type"] in FINAL else None
 
-        run = _wait_for(f"flow run {run_id} to finish", final_state, timeout=120)
+        run = wait_for(f"flow run {run_id} to finish", final_state, timeout=120)
         assert run["state_type"] == "COMPLETED", (run["state"], (tmp_path / "serve.err").read_text()[-3000:])
         assert run["deployment_id"] == registered["id"]
         assert (out / "reports" / "latest" / "report.csv").is_file()

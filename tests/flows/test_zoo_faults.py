@@ -16,13 +16,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
 import httpx
@@ -30,6 +28,7 @@ import onnx
 import pandas as pd
 import pytest
 
+from flow_waits import free_port, wait_for
 from models import OnnxBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,20 +164,6 @@ def test_full_output_disk_fails_only_the_models_that_do_not_fit(
 # ------------------------------------------------------------------ (e) the Prefect server restarts mid-run
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _stages(out: Path) -> list[dict]:
@@ -200,7 +185,7 @@ class PrefectServer:
     start again on the same database (PREFECT_HOME)."""
 
     def __init__(self, home: Path, log: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.log = log
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
@@ -220,7 +205,7 @@ class PrefectServer:
             except httpx.HTTPError:
                 return False
 
-        _wait_for("the Prefect server", healthy, timeout=150, interval=0.2)
+        wait_for("the Prefect server", healthy, timeout=150, interval=0.2)
         return time.monotonic() - started
 
     def stop(self) -> None:
@@ -246,11 +231,11 @@ def test_prefect_server_restarted_mid_run(tmp_path: Path) -> None:
         flow_log = (tmp_path / "flow.out").open("w"), (tmp_path / "flow.err").open("w")
         flow = subprocess.Popen(command, env={**server.env, "PREFECT_API_URL": server.url}, cwd=ROOT, stdout=flow_log[0], stderr=flow_log[1])
         try:
-            _wait_for("a first model to finish", lambda: _done(out) >= 1, timeout=120)
+            wait_for("a first model to finish", lambda: _done(out) >= 1, timeout=120, interval=0.1)
             server.stop()
             stopped_at = _done(out)
             assert stopped_at < 6, "the run ended before the server stopped: nothing was tested"
-            _wait_for("a model to finish while the server is down", lambda: _done(out) > stopped_at or flow.poll() is not None, timeout=60)
+            wait_for("a model to finish while the server is down", lambda: _done(out) > stopped_at or flow.poll() is not None, timeout=60, interval=0.1)
             restart_seconds = server.start()
             code = flow.wait(timeout=240)
         finally:
@@ -312,11 +297,11 @@ def test_killed_flow_process_then_rerun_resumes(prefect_env: dict[str, str], tmp
         assert process.poll() is None, process.stderr.read().decode()[-3000:]
         return len(finished()) >= 2 and any(stage["stage"] == "converting" for stage in _stages(out))
 
-    _wait_for("two models finished and one converting", busy, timeout=150, interval=0.02)
+    wait_for("two models finished and one converting", busy, timeout=150, interval=0.02)
     os.kill(process.pid, signal.SIGKILL)  # the flow's process only: its forkserver and children must follow
     process.wait()
     assert process.returncode == -signal.SIGKILL
-    _wait_for("the killed run's model processes to end", lambda: not _session_processes(process.pid), timeout=10)
+    wait_for("the killed run's model processes to end", lambda: not _session_processes(process.pid), timeout=10, interval=0.1)
 
     done_before = finished()
     assert len(done_before) < len(keys), "the run ended before the kill: nothing was tested"
