@@ -26,9 +26,11 @@ from fuzz_pool import GIB, Pool  # noqa: E402
 from fuzz_seeds import FORMATS  # noqa: E402
 from fuzz_worker import Case, Result  # noqa: E402
 
-FUZZ_ENVIRONMENT = {"IRFORGE_MAX_TENSOR_BYTES": str(256 << 20)}
+FUZZ_ENVIRONMENT = {"IRFORGE_MAX_TENSOR_BYTES": str(256 << 20), "IRFORGE_H5_PROBE_SECONDS": "3"}
 """The workers' tensor limit: far below their memory cap, so a size the readers fail to bound
-shows as a MemoryError (a bug) rather than passing because the machine happens to have the RAM."""
+shows as a MemoryError (a bug) rather than passing because the machine happens to have the RAM.
+The HDF5 metadata probe's deadline (converter/frontends/keras/h5_probe.py) well inside a case's,
+so a file that hangs libhdf5 is refused by irforge, not timed out by the pool."""
 OUTCOMES = ("converted", "refused", "bug", "timeout", "crash")
 
 

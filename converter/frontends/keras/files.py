@@ -33,6 +33,7 @@ import h5py
 import numpy as np
 
 from converter.errors import InvalidModelError
+from converter.frontends.keras.h5_probe import probe_h5_metadata
 from converter.limits import check_tensor_bytes
 
 KERAS_SUFFIXES = (".keras",)
@@ -296,6 +297,7 @@ def _place(node: Weights, parts: list[str], array: np.ndarray) -> None:
 @contextmanager
 def _h5_file(path: Path, source: Any, member: str | None) -> Iterator[h5py.File]:
     where = f"{path}" if member is None else f"{path} ({member})"
+    probe_h5_metadata(where, source, _source_size(source))
     try:
         h5 = h5py.File(source, "r")
     except (OSError, ValueError) as error:
@@ -310,6 +312,14 @@ def _h5_file(path: Path, source: Any, member: str | None) -> Iterator[h5py.File]
         raise InvalidModelError(f"{where}: damaged HDF5 data ({type(error).__name__}: {error})") from None
     finally:
         h5.close()
+
+
+def _source_size(source: Any) -> int:
+    if isinstance(source, Path):
+        return source.stat().st_size
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    return size
 
 
 def _raised_in_h5py(error: BaseException) -> bool:
