@@ -100,10 +100,8 @@ def test_two_graph_fields_fall_back_to_the_whole_parse(tmp_path: Path, leave_eve
     assert len(loader.load_onnx(path).graph.initializer) == 1
 
 
-def test_an_input_dim_of_minus_one_is_dynamic_and_other_negatives_are_refused(tmp_path: Path) -> None:
+def test_an_input_dim_of_minus_one_is_dynamic_and_other_negatives_are_refused(check_onnx) -> None:
     """paddle2onnx writes dim_value -1 for a dynamic dim (PP-OCR's classifier), which OpenVINO reads as dynamic."""
-    from conftest import check_onnx_model
-
     def relu_model(dims: list[int]) -> onnx.ModelProto:
         x = helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)
         y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
@@ -112,6 +110,6 @@ def test_an_input_dim_of_minus_one_is_dynamic_and_other_negatives_are_refused(tm
 
     graph = convert(relu_model([-1, 3, 4]))
     assert graph.inputs[0].shape.dims == (None, 3, 4)
-    check_onnx_model(relu_model([-1, 3, 4]), tmp_path, inputs=[np.linspace(-1, 1, 24, dtype=np.float32).reshape(2, 3, 4)])
+    check_onnx(relu_model([-1, 3, 4]), inputs=[np.linspace(-1, 1, 24, dtype=np.float32).reshape(2, 3, 4)])
     with pytest.raises(InvalidModelError, match="input 'x' has a negative dimension"):
         convert(relu_model([-2, 3, 4]))
