@@ -3,17 +3,28 @@
 Readers see the old file or the complete new one, never half of it; a failed write leaves the
 target as it was and no temporary file. The result gets the permissions of a file opened the
 ordinary way, 0o666 & ~umask, not mkstemp's private 0o600.
+
+An existing target is swapped with the new file (Linux renameat2 RENAME_EXCHANGE) and the old one
+then unlinked, rather than renamed over: ext4 (auto_da_alloc) writes back a file's data before
+a rename that replaces another file, which took 70-210 ms per 100 MB here against 28 ms for the
+swap (the nightly zoo and repeated conversions write over the previous IR every time).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 ORDINARY_FILE_MODE = 0o666
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_renameat2: Any = None  # libc's renameat2, loaded on the first swap (ctypes costs 3 ms to import)
+_exchange_unsupported = sys.platform != "linux"
 
 
 def current_umask() -> int:
@@ -49,11 +60,52 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
         with os.fdopen(descriptor, "wb") as handle:
             write(handle)
         os.chmod(temporary, ordinary_file_mode())
-        os.replace(temporary, path)
+        move_into_place(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def move_into_place(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """os.replace(source, target), by an atomic swap and an unlink when `target` exists (see the
+    module doc). Where the swap is not available (not Linux, old kernel, a file system without
+    it) or `target` does not exist, a plain rename."""
+    if not _exchange_unsupported and os.path.lexists(target) and _exchange(source, target):
+        os.unlink(source)  # now the old content
+        return
+    os.replace(source, target)
+
+
+def _exchange(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """Swap two paths atomically; False when this system cannot (the caller then renames)."""
+    global _renameat2, _exchange_unsupported
+    if _renameat2 is None:
+        import ctypes
+
+        try:
+            function = ctypes.CDLL(None, use_errno=True).renameat2
+        except (OSError, AttributeError):  # glibc < 2.28, musl without it
+            _exchange_unsupported = True
+            return False
+        function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        function.restype = ctypes.c_int
+        _renameat2 = function
+    if _renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = _get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        _exchange_unsupported = True
+        return False
+    if code == errno.ENOENT:  # the target went away since lexists: a rename creates it
+        return False
+    raise OSError(code, os.strerror(code), os.fspath(second))
+
+
+def _get_errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import BinaryIO
 import pytest
 
 from converter import convert_model, save_model
+from converter import files
 from converter.files import atomic_write, atomic_write_bytes, atomic_write_text, current_umask
 from converter.serialize.weights import WeightsWriter
 from models import tiny_add_relu
@@ -116,3 +118,55 @@ def test_current_umask_without_proc(monkeypatch: pytest.MonkeyPatch) -> None:
     with umask(0o027):
         assert current_umask() == 0o027
         assert current_umask() == 0o027
+
+
+def test_replacing_swaps_and_leaves_no_old_copy(tmp_path: Path) -> None:
+    target = tmp_path / "model.bin"
+    target.write_bytes(b"old" * 1000)
+    reader = target.open("rb")  # a reader that opened the old file keeps reading the old bytes
+    old_inode = target.stat().st_ino
+    with umask(0o022):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_ino != old_inode
+    assert oct(mode(target)) == oct(0o644)
+    assert reader.read() == b"old" * 1000
+    reader.close()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.bin"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the swap is Linux's renameat2")
+def test_replacing_uses_the_exchange_on_linux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str]] = []
+    exchange = files._exchange
+
+    def recording(first: str, second: str) -> bool:
+        calls.append((Path(first).name, Path(second).name))
+        return exchange(first, second)
+
+    monkeypatch.setattr(files, "_exchange", recording)
+    target = tmp_path / "model.xml"
+    atomic_write_bytes(target, b"first")  # nothing to replace: a plain rename
+    atomic_write_bytes(target, b"second")
+    assert [second for _, second in calls] == ["model.xml"]
+    assert target.read_bytes() == b"second"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.xml"]
+
+
+def test_replacing_falls_back_to_a_rename_where_no_swap_exists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "_exchange", lambda first, second: False)
+    target = tmp_path / "model.xml"
+    target.write_bytes(b"old")
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.xml"]
+
+
+def test_replacing_a_symlink_replaces_the_link_as_os_replace_does(tmp_path: Path) -> None:
+    real = tmp_path / "real.bin"
+    real.write_bytes(b"kept")
+    link = tmp_path / "model.bin"
+    link.symlink_to(real)
+    atomic_write_bytes(link, b"new")
+    assert not link.is_symlink() and link.read_bytes() == b"new"
+    assert real.read_bytes() == b"kept"
