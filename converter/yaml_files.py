@@ -3,15 +3,18 @@ one can be broken (not UTF-8, bad syntax, nested beyond reason, unknown tags) is
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from converter.errors import InvalidModelError
+
+if TYPE_CHECKING:
+    import yaml
 
 
 def parse_yaml(source: object, data: bytes | str, what: str) -> Any:
     """The document in `data` (None when empty). `what` names the file's role in the messages."""
+    import yaml  # 30 ms here (its regular expressions, LibYAML): only when a file is parsed
+
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -28,6 +31,8 @@ def parse_yaml(source: object, data: bytes | str, what: str) -> Any:
 
 def one_line(error: yaml.YAMLError) -> str:
     """PyYAML's message (problem, where) without its multi-line excerpt of the file."""
+    import yaml
+
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""

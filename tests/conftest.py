@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import onnx
 import pytest
 
 os.environ.setdefault("OPENVINO_TELEMETRY_DISABLE", "1")
+# The parsed-config cache (converter/config.py) of this session's processes, not the user's ~/.cache.
+os.environ.setdefault("IRFORGE_CACHE_DIR", tempfile.mkdtemp(prefix="irforge-test-cache-"))
 sys.path.insert(0, str(Path(__file__).parent))  # shared test models: `from models import ...`
 
 from converter import convert_model, save_model  # noqa: E402

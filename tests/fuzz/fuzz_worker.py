@@ -141,6 +141,7 @@ def _read(fmt: str, entry: Path) -> None:
 def main(connection, headroom: int, environment: dict[str, str]) -> None:
     """The worker loop: receive a Case, send back a Result; None stops it."""
     os.environ.update(environment)
+    os.environ["IRFORGE_CACHE_DIR"] = ""  # no parsed-config cache: every mutated config would add a file
     warm_up()
     with tempfile.TemporaryDirectory(prefix="irforge-fuzz-") as scratch:
         connection.send(("ready", limit_memory(headroom)))
