@@ -13,6 +13,7 @@ swap (the nightly zoo and repeated conversions write over the previous IR every 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import sys
 import tempfile
@@ -23,8 +24,6 @@ from typing import Any, BinaryIO
 ORDINARY_FILE_MODE = 0o666
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
-_renameat2: Any = None  # libc's renameat2, loaded on the first swap (ctypes costs 3 ms to import)
-_exchange_unsupported = sys.platform != "linux"
 
 
 def current_umask() -> int:
@@ -71,41 +70,43 @@ def move_into_place(source: str | os.PathLike[str], target: str | os.PathLike[st
     """os.replace(source, target), by an atomic swap and an unlink when `target` exists (see the
     module doc). Where the swap is not available (not Linux, old kernel, a file system without
     it) or `target` does not exist, a plain rename."""
-    if not _exchange_unsupported and os.path.lexists(target) and _exchange(source, target):
+    if os.path.lexists(target) and _exchange(source, target):
         os.unlink(source)  # now the old content
         return
     os.replace(source, target)
 
 
 def _exchange(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
-    """Swap two paths atomically; False when this system cannot (the caller then renames)."""
-    global _renameat2, _exchange_unsupported
-    if _renameat2 is None:
-        import ctypes
-
-        try:
-            function = ctypes.CDLL(None, use_errno=True).renameat2
-        except (OSError, AttributeError):  # glibc < 2.28, musl without it
-            _exchange_unsupported = True
-            return False
-        function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-        function.restype = ctypes.c_int
-        _renameat2 = function
-    if _renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
-        return True
-    code = _get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        _exchange_unsupported = True
+    """Swap two paths atomically; False when this system or file system cannot, or `second` has
+    gone (the caller then renames)."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
         return False
-    if code == errno.ENOENT:  # the target went away since lexists: a rename creates it
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    import ctypes
+
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOENT):
         return False
     raise OSError(code, os.strerror(code), os.fspath(second))
 
 
-def _get_errno() -> int:
+@functools.cache
+def _renameat2() -> Any:
+    """libc's renameat2, loaded on the first swap (ctypes costs 3 ms to import); None off Linux or
+    without it (glibc < 2.28, a musl lacking it)."""
+    if sys.platform != "linux":
+        return None
     import ctypes
 
-    return ctypes.get_errno()
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
