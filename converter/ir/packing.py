@@ -9,14 +9,14 @@ int4 / uint4 / float4_e2m1fn arrays, so numpy arithmetic and ONNX's reference ag
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
-NIBBLE_DTYPES = frozenset({np.dtype(ml_dtypes.int4), np.dtype(ml_dtypes.uint4), np.dtype(ml_dtypes.float4_e2m1fn)})
+# ml_dtypes' names: no numpy dtype is spelled so (checking by name needs no ml_dtypes import).
+_NIBBLE_NAMES = frozenset({"int4", "uint4", "float4_e2m1fn"})
 
 
 def is_nibble(dtype: np.dtype) -> bool:
-    return np.dtype(dtype) in NIBBLE_DTYPES
+    return np.dtype(dtype).name in _NIBBLE_NAMES
 
 
 def packed_size(count: int) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 
 
@@ -33,7 +32,30 @@ class ElementType(enum.Enum):
 
     @property
     def numpy(self) -> np.dtype:
-        return _NUMPY[self]
+        dtype = _NUMPY.get(self)
+        if dtype is None:  # an ml_dtypes type: that package is imported the first time one is needed
+            import ml_dtypes
+
+            dtype = _NUMPY[self] = np.dtype(getattr(ml_dtypes, _ML_DTYPES[self]))
+        return dtype
+
+    def iinfo(self) -> np.iinfo:
+        """Range of an integer type (numpy's iinfo does not know i4 / u4)."""
+        dtype = self.numpy
+        if dtype.kind in "iu":
+            return np.iinfo(dtype)
+        import ml_dtypes
+
+        return ml_dtypes.iinfo(dtype)
+
+    def finfo(self) -> np.finfo:
+        """Machine limits of a float type (numpy's finfo does not know bf16 or the 8- and 4-bit floats)."""
+        dtype = self.numpy
+        if dtype.kind == "f":
+            return np.finfo(dtype)
+        import ml_dtypes
+
+        return ml_dtypes.finfo(dtype)
 
     @property
     def precision(self) -> str:
@@ -68,6 +90,9 @@ class ElementType(enum.Enum):
         for element_type, numpy_dtype in _NUMPY.items():
             if numpy_dtype == dtype:
                 return element_type
+        for element_type in _ML_DTYPES:
+            if element_type.numpy == dtype:
+                return element_type
         raise ValueError(f"no IR element type for numpy dtype {dtype}")
 
     @staticmethod
@@ -84,25 +109,27 @@ _FLOATS = frozenset(
 _NIBBLES = frozenset({ElementType.i4, ElementType.u4, ElementType.f4e2m1})
 _INTEGERS = frozenset(set(ElementType) - _FLOATS - {ElementType.boolean})
 
-_NUMPY = {
+_NUMPY = {  # the ml_dtypes types join on first use (ElementType.numpy)
     ElementType.f64: np.dtype(np.float64),
     ElementType.f32: np.dtype(np.float32),
     ElementType.f16: np.dtype(np.float16),
-    ElementType.bf16: np.dtype(ml_dtypes.bfloat16),
-    ElementType.f8e4m3: np.dtype(ml_dtypes.float8_e4m3fn),
-    ElementType.f8e5m2: np.dtype(ml_dtypes.float8_e5m2),
-    ElementType.f4e2m1: np.dtype(ml_dtypes.float4_e2m1fn),
     ElementType.i64: np.dtype(np.int64),
     ElementType.i32: np.dtype(np.int32),
     ElementType.i16: np.dtype(np.int16),
     ElementType.i8: np.dtype(np.int8),
-    ElementType.i4: np.dtype(ml_dtypes.int4),
     ElementType.u64: np.dtype(np.uint64),
     ElementType.u32: np.dtype(np.uint32),
     ElementType.u16: np.dtype(np.uint16),
     ElementType.u8: np.dtype(np.uint8),
-    ElementType.u4: np.dtype(ml_dtypes.uint4),
     ElementType.boolean: np.dtype(np.bool_),
+}
+_ML_DTYPES = {
+    ElementType.bf16: "bfloat16",
+    ElementType.f8e4m3: "float8_e4m3fn",
+    ElementType.f8e5m2: "float8_e5m2",
+    ElementType.f4e2m1: "float4_e2m1fn",
+    ElementType.i4: "int4",
+    ElementType.u4: "uint4",
 }
 
 _PRECISION = {

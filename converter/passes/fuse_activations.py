@@ -36,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 from converter.ir.graph import Graph, Node, Value
@@ -91,7 +90,7 @@ def _fuse(graph: Graph, match: Matcher) -> Graph:
 def _rtol(element_type: ElementType) -> float:
     """Two units of rounding of `element_type` (at least float32): one for storing the
     constant, one for an exporter that folded a product of two constants."""
-    epsilon = max(float(ml_dtypes.finfo(element_type.numpy).eps), float(np.finfo(np.float32).eps))
+    epsilon = max(float(element_type.finfo().eps), float(np.finfo(np.float32).eps))
     return 2 * epsilon
 
 

@@ -23,7 +23,6 @@ Weights need nothing here: a DequantizeLinear of an int8 initializer already is
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from converter.ir.graph import Graph, Node, Value
@@ -110,7 +109,7 @@ def _quantize(integer: Value) -> tuple[Value, np.ndarray, np.ndarray, float, flo
     clamp = producer(convert.inputs[0], "Clamp")
     if clamp is None or clamp.inputs[0].element_type is not E.f32:
         return None
-    info = ml_dtypes.iinfo(integer.element_type.numpy)
+    info = integer.element_type.iinfo()
     low, high = max(float(clamp.attrs["min"]), float(info.min)), min(float(clamp.attrs["max"]), float(info.max))
     if low != np.ceil(low) or high != np.floor(high) or high <= low:
         return None

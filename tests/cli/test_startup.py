@@ -46,6 +46,33 @@ def test_command_help_imports_nothing_heavy():
         assert _heavy(_modules(command, "--help")) == [], command
 
 
+# What converting an ONNX model to FP32 and FP16 IR needs is protobuf, numpy and irforge: not the
+# onnx package (its C++ extension and helpers import slower than the rest of a small conversion),
+# not ml_dtypes (only models with bf16, 8-bit float or 4-bit tensors need it), no framework.
+NOT_FOR_CONVERT = ("onnx", "onnxruntime", "openvino", "tensorflow", "ml_dtypes", "pandas", "prefect", "pydantic", "h5py", "scipy", "dask")
+
+
+def test_converting_an_onnx_model_imports_neither_onnx_nor_ml_dtypes(tmp_path):
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4, 8, 8])],
+        [weight],
+    )
+    model = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
+    modules = _modules("convert", str(model), "-o", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "FP16" / "m.xml").is_file()
+    assert "numpy" in modules and "converter.frontends.onnx.proto" in modules
+    assert sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in NOT_FOR_CONVERT)) == []
+
+
 def test_import_converter_is_light_and_the_api_loads_on_use():
     code = "import sys, converter; light = 'numpy' not in sys.modules; from converter import convert_model, save_model, read_model; print(light, callable(convert_model), 'converter.api' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

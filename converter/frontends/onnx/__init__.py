@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-import onnx
-
+from converter.frontends.onnx import proto
 from converter.frontends.onnx.converter import convert_onnx
 from converter.frontends.onnx.loader import check_structure, load_onnx
 
 
-def convert(model: str | os.PathLike[str] | onnx.ModelProto) -> "Graph":  # noqa: F821
+def convert(model: str | os.PathLike[str] | Any) -> "Graph":  # noqa: F821
+    """A file, or an in-memory ModelProto (the onnx package's or `proto.ModelProto`)."""
     from converter.frontends.onnx.ops import HANDLERS
 
-    if isinstance(model, onnx.ModelProto):
+    if proto.is_model(model):
+        model = proto.as_ours(model)
         check_structure(model, "<ModelProto>")
         return convert_onnx(model, "<ModelProto>", HANDLERS)
     path = Path(model)

@@ -14,41 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
 
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
 from converter.ir.graph import Graph, Node, Value
 from converter.limits import check_tensor_bytes, element_count
 from converter.ir.types import ElementType, Shape
+from converter.frontends.onnx import proto
 from converter.frontends.onnx.loader import external_array
 from converter.frontends.onnx.functions import bind_attributes, body_opset, can_expand, function_body
+from converter.frontends.onnx.tensors import ELEMENT_TYPES, PACKED_TYPES, numpy_dtype, sparse_to_dense, to_array
+from converter.frontends.onnx.tensors import attribute_value as raw_attribute_value
 from converter.ops.core import const, parameter
 
 Handler = Callable[..., "Value | list[Value | None] | tuple[Value | None, ...]"]
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
-
-ELEMENT_TYPES = {
-    onnx.TensorProto.FLOAT: ElementType.f32,
-    onnx.TensorProto.DOUBLE: ElementType.f64,
-    onnx.TensorProto.FLOAT16: ElementType.f16,
-    onnx.TensorProto.BFLOAT16: ElementType.bf16,
-    onnx.TensorProto.FLOAT8E4M3FN: ElementType.f8e4m3,
-    onnx.TensorProto.FLOAT8E5M2: ElementType.f8e5m2,
-    onnx.TensorProto.FLOAT4E2M1: ElementType.f4e2m1,
-    onnx.TensorProto.INT64: ElementType.i64,
-    onnx.TensorProto.INT32: ElementType.i32,
-    onnx.TensorProto.INT16: ElementType.i16,
-    onnx.TensorProto.INT8: ElementType.i8,
-    onnx.TensorProto.INT4: ElementType.i4,
-    onnx.TensorProto.UINT64: ElementType.u64,
-    onnx.TensorProto.UINT32: ElementType.u32,
-    onnx.TensorProto.UINT16: ElementType.u16,
-    onnx.TensorProto.UINT8: ElementType.u8,
-    onnx.TensorProto.UINT4: ElementType.u4,
-    onnx.TensorProto.BOOL: ElementType.boolean,
-}
 
 
 class Unsupported(Exception):
@@ -59,7 +39,7 @@ def element_type(onnx_type: int) -> ElementType:
     try:
         return ELEMENT_TYPES[onnx_type]
     except KeyError:
-        name = onnx.TensorProto.DataType.Name(onnx_type)
+        name = proto.data_type_name(onnx_type)
         raise Unsupported(f"element type {name} is not supported") from None
 
 
@@ -80,7 +60,7 @@ class OnnxContext:
         self.handlers = handlers
         self.outer = outer
         self.values: dict[str, Value] = {}
-        self.node: onnx.NodeProto = onnx.NodeProto()
+        self.node: proto.NodeProto = proto.NodeProto()
 
     def lookup(self, name: str) -> Value:
         context: OnnxContext | None = self
@@ -96,15 +76,16 @@ class OnnxContext:
 
 
 def convert_onnx(
-    model: onnx.ModelProto, source: str, handlers: dict[str, Handler], external_data_dir: Path | None = None
+    model: proto.ModelProto, source: str, handlers: dict[str, Handler], external_data_dir: Path | None = None
 ) -> Graph:
     opset = default_opset(model)
     if model.functions:
+        import onnx
         from onnx import inliner
 
         check_local_functions(model, source)
         try:
-            model = inliner.inline_local_functions(model)
+            model = proto.as_ours(inliner.inline_local_functions(proto.as_onnx(model)))
         except (onnx.checker.ValidationError, RuntimeError, ValueError) as error:
             raise InvalidModelError(f"{source}: its local functions cannot be inlined: {error}") from None
     unsupported = find_unsupported(model.graph, handlers, opset)
@@ -114,7 +95,7 @@ def convert_onnx(
     return convert_graph(ctx, model.graph, name=model.graph.name or "model")
 
 
-def check_local_functions(model: onnx.ModelProto, source: str) -> None:
+def check_local_functions(model: proto.ModelProto, source: str) -> None:
     """A local function that calls itself, directly or through others, would be inlined forever."""
     functions = {(f.domain, f.name): f for f in model.functions}
 
@@ -124,7 +105,7 @@ def check_local_functions(model: onnx.ModelProto, source: str) -> None:
             if (node.domain, node.op_type) in functions:
                 found.add((node.domain, node.op_type))
             for attribute in node.attribute:
-                for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
+                for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (proto.AttributeProto.GRAPH, proto.AttributeProto.GRAPHS) else []:
                     found |= callees(subgraph.node)
         return found
 
@@ -148,14 +129,14 @@ def check_local_functions(model: onnx.ModelProto, source: str) -> None:
                 stack.append((callee, iter(sorted(calls[callee]))))
 
 
-def default_opset(model: onnx.ModelProto) -> int:
+def default_opset(model: proto.ModelProto) -> int:
     for entry in model.opset_import:
         if entry.domain in DEFAULT_DOMAINS:
             return entry.version
     return 1
 
 
-def find_unsupported(graph: onnx.GraphProto, handlers: dict[str, Handler], opset: int) -> dict[str, list[str]]:
+def find_unsupported(graph: proto.GraphProto, handlers: dict[str, Handler], opset: int) -> dict[str, list[str]]:
     """Every op type without a handler or a function body (nested graphs too), with its node names."""
     found: dict[str, list[str]] = {}
     for node in graph.node:
@@ -163,18 +144,18 @@ def find_unsupported(graph: onnx.GraphProto, handlers: dict[str, Handler], opset
         if key not in handlers and (node.domain not in DEFAULT_DOMAINS or not can_expand(node.op_type, opset)):
             found.setdefault(key, []).append(node.name or (node.output[0] if node.output else "?"))
         for attribute in node.attribute:
-            for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
+            for subgraph in [attribute.g, *attribute.graphs] if attribute.type in (proto.AttributeProto.GRAPH, proto.AttributeProto.GRAPHS) else []:
                 for op, names in find_unsupported(subgraph, handlers, opset).items():
                     found.setdefault(op, []).extend(names)
     return found
 
 
-def handler_key(node: onnx.NodeProto) -> str:
+def handler_key(node: proto.NodeProto) -> str:
     """Default-domain handlers are keyed by op type, others by "domain.op_type" (e.g. "com.microsoft.Gelu")."""
     return node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
 
 
-def convert_graph(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> Graph:
+def convert_graph(ctx: OnnxContext, graph: proto.GraphProto, name: str) -> Graph:
     initializer_names = {t.name for t in graph.initializer} | {t.values.name for t in graph.sparse_initializer}
     parameters: list[Node] = []
     for value_info in graph.input:
@@ -186,7 +167,7 @@ def convert_graph(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> Graph:
     for tensor in graph.initializer:
         ctx.values[tensor.name] = _initializer(ctx, tensor)
     for sparse in graph.sparse_initializer:
-        ctx.values[sparse.values.name] = const(_sparse_to_dense(sparse), name=sparse.values.name)
+        ctx.values[sparse.values.name] = const(sparse_to_dense(sparse), name=sparse.values.name)
 
     for node in topological_nodes(graph, set(ctx.values) | _outer_names(ctx)):
         convert_node(ctx, node)
@@ -200,7 +181,7 @@ def convert_graph(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> Graph:
     return Graph(parameters, outputs, name)
 
 
-def convert_node(ctx: OnnxContext, node: onnx.NodeProto) -> None:
+def convert_node(ctx: OnnxContext, node: proto.NodeProto) -> None:
     ctx.node = node
     inputs = [ctx.lookup(name) if name else None for name in node.input]
     handler = ctx.handlers.get(handler_key(node))
@@ -232,7 +213,7 @@ def convert_node(ctx: OnnxContext, node: onnx.NodeProto) -> None:
         ctx.values[output_name] = value
 
 
-def expand_function(ctx: OnnxContext, node: onnx.NodeProto, inputs: list[Value | None]) -> list[Value | None]:
+def expand_function(ctx: OnnxContext, node: proto.NodeProto, inputs: list[Value | None]) -> list[Value | None]:
     """Convert the op's ONNX function body in place of the op (see functions.py)."""
     body = function_body(node, ctx.opset, inputs)
     if body is None:
@@ -272,7 +253,7 @@ def _handler_facts(handler: Handler) -> tuple[bool, frozenset[str], int, int, bo
     return accepts_any, keyword_only, len(positional), required, variadic
 
 
-def _check_attributes(ctx: OnnxContext, handler: Handler, node: onnx.NodeProto, num_inputs: int, attributes: dict[str, Any]) -> None:
+def _check_attributes(ctx: OnnxContext, handler: Handler, node: proto.NodeProto, num_inputs: int, attributes: dict[str, Any]) -> None:
     accepts_any, keyword_only, positional, required, variadic = _handler_facts(handler)
     if not accepts_any:
         unknown = sorted(set(attributes) - keyword_only)
@@ -282,26 +263,26 @@ def _check_attributes(ctx: OnnxContext, handler: Handler, node: onnx.NodeProto, 
         raise NodeConversionError(ctx.source, ctx.node_name, node.op_type, f"unexpected number of inputs ({num_inputs})")
 
 
-def attribute_value(attribute: onnx.AttributeProto) -> Any:
+def attribute_value(attribute: proto.AttributeProto) -> Any:
     if attribute.ref_attr_name:
         raise InvalidModelError(f"attribute {attribute.name!r} refers to a function attribute outside a function")
-    value = helper.get_attribute_value(attribute)
-    if attribute.type == onnx.AttributeProto.STRING:
+    value = raw_attribute_value(attribute)
+    if attribute.type == proto.AttributeProto.STRING:
         return value.decode("utf-8")
-    if attribute.type == onnx.AttributeProto.STRINGS:
+    if attribute.type == proto.AttributeProto.STRINGS:
         return [v.decode("utf-8") for v in value]
-    if attribute.type == onnx.AttributeProto.TENSOR:
+    if attribute.type == proto.AttributeProto.TENSOR:
         try:
             check_initializer_size(value, "the file")
         except InvalidModelError as error:
             raise ValueError(f"tensor attribute {attribute.name!r}: {str(error).removeprefix('the file: ')}") from None
-        return numpy_helper.to_array(value)
-    if attribute.type in (onnx.AttributeProto.INTS, onnx.AttributeProto.FLOATS):
+        return to_array(value)
+    if attribute.type in (proto.AttributeProto.INTS, proto.AttributeProto.FLOATS):
         return list(value)
     return value
 
 
-def topological_nodes(graph: onnx.GraphProto, available: set[str]) -> list[onnx.NodeProto]:
+def topological_nodes(graph: proto.GraphProto, available: set[str]) -> list[proto.NodeProto]:
     """Nodes in an order where each reads only what is produced before it.
 
     ONNX requires sorted nodes, but exporters do not always comply; keep the
@@ -309,7 +290,7 @@ def topological_nodes(graph: onnx.GraphProto, available: set[str]) -> list[onnx.
     """
     produced = set(available)
     pending = list(graph.node)
-    order: list[onnx.NodeProto] = []
+    order: list[proto.NodeProto] = []
     while pending:
         remaining = []
         for node in pending:
@@ -326,11 +307,11 @@ def topological_nodes(graph: onnx.GraphProto, available: set[str]) -> list[onnx.
     return order
 
 
-def _subgraph_inputs(node: onnx.NodeProto) -> list[str]:
+def _subgraph_inputs(node: proto.NodeProto) -> list[str]:
     """Outer-scope names a node's subgraphs read (they must exist before the node)."""
     names: list[str] = []
     for attribute in node.attribute:
-        graphs = [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else list(attribute.graphs)
+        graphs = [attribute.g] if attribute.type == proto.AttributeProto.GRAPH else list(attribute.graphs)
         for subgraph in graphs:
             local = {i.name for i in subgraph.input} | {t.name for t in subgraph.initializer}
             for inner in subgraph.node:
@@ -351,7 +332,7 @@ def _outer_names(ctx: OnnxContext) -> set[str]:
     return names
 
 
-def _parameter(ctx: OnnxContext, value_info: onnx.ValueInfoProto) -> Node:
+def _parameter(ctx: OnnxContext, value_info: proto.ValueInfoProto) -> Node:
     tensor_type = value_info.type.tensor_type
     if not value_info.type.HasField("tensor_type"):
         raise NodeConversionError(ctx.source, value_info.name, "input", "only tensor inputs are supported")
@@ -370,16 +351,16 @@ def _parameter(ctx: OnnxContext, value_info: onnx.ValueInfoProto) -> Node:
     return parameter(value_info.name, etype, shape)
 
 
-def _initializer(ctx: OnnxContext, tensor: onnx.TensorProto) -> Value:
+def _initializer(ctx: OnnxContext, tensor: proto.TensorProto) -> Value:
     try:
         element_type(tensor.data_type)
         check_initializer_size(tensor, ctx.source)
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        if tensor.data_location == proto.TensorProto.EXTERNAL:
             if ctx.external_data_dir is None:
                 raise InvalidModelError(f"{ctx.source}: initializer {tensor.name!r} uses external data; convert the file, not a ModelProto")
             array = external_array(tensor, ctx.external_data_dir, ctx.source)
         else:
-            array = numpy_helper.to_array(tensor)
+            array = to_array(tensor)
     except Unsupported as error:
         raise NodeConversionError(ctx.source, tensor.name, "initializer", str(error)) from None
     except (ValueError, TypeError) as error:
@@ -389,36 +370,21 @@ def _initializer(ctx: OnnxContext, tensor: onnx.TensorProto) -> Value:
     return value
 
 
-def check_initializer_size(tensor: onnx.TensorProto, source: str) -> None:
+def check_initializer_size(tensor: proto.TensorProto, source: str) -> None:
     """Dims non-negative and within the limit; data stored in the file (raw_data or typed fields)
     exactly as many elements as the dims say, before anything is decoded or allocated."""
     what = f"initializer {tensor.name!r}"
-    dtype = helper.tensor_dtype_to_np_dtype(tensor.data_type)
+    dtype = numpy_dtype(tensor.data_type)
     nbytes = check_tensor_bytes(source, what, tensor.dims, dtype.itemsize)
-    if tensor.data_location == onnx.TensorProto.EXTERNAL or dtype.kind in "OSU":
+    if tensor.data_location == proto.TensorProto.EXTERNAL or dtype.kind in "OSU":
         return
     count = element_count(source, what, tensor.dims)
     if tensor.HasField("raw_data"):
-        if dtype.itemsize and tensor.data_type not in _PACKED_TYPES and len(tensor.raw_data) != nbytes:
+        if dtype.itemsize and tensor.data_type not in PACKED_TYPES and len(tensor.raw_data) != nbytes:
             raise InvalidModelError(f"{source}: {what} (shape {list(tensor.dims)}) needs {nbytes} bytes, its raw_data holds {len(tensor.raw_data)}")
         return
     stored = max(len(tensor.float_data), len(tensor.int32_data), len(tensor.int64_data), len(tensor.double_data), len(tensor.uint64_data))
-    if tensor.data_type in (onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128):
+    if tensor.data_type in (proto.TensorProto.COMPLEX64, proto.TensorProto.COMPLEX128):
         stored //= 2
-    if stored != count and tensor.data_type not in _PACKED_TYPES:
+    if stored != count and tensor.data_type not in PACKED_TYPES:
         raise InvalidModelError(f"{source}: {what} (shape {list(tensor.dims)}) has {count} elements, the file holds {stored}")
-
-
-# 4-bit and 2-bit types pack several elements per byte / int32: onnx's own decoder checks their sizes.
-_PACKED_TYPES = {getattr(onnx.TensorProto, name) for name in ("INT4", "UINT4", "FLOAT4E2M1", "INT2", "UINT2") if hasattr(onnx.TensorProto, name)}
-
-
-def _sparse_to_dense(sparse: onnx.SparseTensorProto) -> np.ndarray:
-    values = numpy_helper.to_array(sparse.values)
-    indices = numpy_helper.to_array(sparse.indices)
-    dense = np.zeros(tuple(sparse.dims), dtype=values.dtype)
-    if indices.ndim == 1:
-        dense.reshape(-1)[indices] = values
-    else:
-        dense[tuple(indices.T)] = values
-    return dense

@@ -6,15 +6,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-import onnx
-from google.protobuf.message import DecodeError
-from onnx import helper
-from onnx.external_data_helper import ExternalDataInfo
 
 from converter.errors import InvalidModelError
+from converter.frontends.onnx import proto
+from converter.frontends.onnx.tensors import ExternalData, numpy_dtype
 
 
-def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
+def load_onnx(path: str | os.PathLike[str]) -> proto.ModelProto:
     """The model, checked. In a large file, large initializers stay in the file: they come back as
     external data pointing into the .onnx itself (see `_weights_left_in_file`), so the converter
     memory-maps them as it does external data, instead of parsing and copying every weight."""
@@ -24,8 +22,8 @@ def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
     try:
         model = _load_leaving_weights_in_file(path) if path.stat().st_size >= LEAVE_IN_FILE_FROM else None
         if model is None:
-            model = onnx.load(os.fspath(path), load_external_data=False)
-    except (DecodeError, RuntimeWarning, ValueError, UnicodeDecodeError) as error:
+            model = proto.ModelProto.FromString(path.read_bytes())
+    except (proto.DecodeError, RuntimeWarning, ValueError, UnicodeDecodeError) as error:
         raise InvalidModelError(f"{path}: not a valid ONNX file (truncated or garbage?): {error}") from None
     check_structure(model, str(path))
     return model
@@ -120,7 +118,7 @@ def _weights_left_in_file(data: memoryview, location: str) -> bytes | None:
         if raw_end - raw_payload < LEAVE_TENSOR_FROM:
             continue
         body = bytes(data[payload:raw_start]) + bytes(data[raw_end:end])
-        body += _encode_varint(_TENSOR_DATA_LOCATION << 3 | _VARINT) + _encode_varint(onnx.TensorProto.EXTERNAL)
+        body += _encode_varint(_TENSOR_DATA_LOCATION << 3 | _VARINT) + _encode_varint(proto.TensorProto.EXTERNAL)
         body += _external_entry("location", location) + _external_entry("offset", str(raw_payload)) + _external_entry("length", str(raw_end - raw_payload))
         pieces += [data[cursor:start], _len_field(_GRAPH_INITIALIZER, body)]
         cursor = end
@@ -132,8 +130,8 @@ def _weights_left_in_file(data: memoryview, location: str) -> bytes | None:
     return bytes(data[:graph_start]) + _len_field(_MODEL_GRAPH, graph) + bytes(data[graph_end:])
 
 
-def _load_leaving_weights_in_file(path: Path) -> onnx.ModelProto | None:
-    """`onnx.load` of a large file without reading its large weights (None: load it whole)."""
+def _load_leaving_weights_in_file(path: Path) -> proto.ModelProto | None:
+    """The model in a large file without reading its large weights (None: load it whole)."""
     import mmap
 
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
@@ -147,21 +145,19 @@ def _load_leaving_weights_in_file(path: Path) -> onnx.ModelProto | None:
             view.release()
     if stripped is None:
         return None
-    model = onnx.ModelProto()
-    model.ParseFromString(stripped)
-    return model
+    return proto.ModelProto.FromString(stripped)
 
 
-def external_array(tensor: onnx.TensorProto, base_dir: Path, source: str) -> np.ndarray:
+def external_array(tensor: proto.TensorProto, base_dir: Path, source: str) -> np.ndarray:
     """A read-only memory map of an initializer stored as external data (never copied in)."""
-    info = ExternalDataInfo(tensor)
+    info = ExternalData.of(tensor)
     # The name written in the file must stay in the model's folder (judged on the name itself, not
     # on where symlinks lead: a symlink the user placed, as model caches do, is followed).
     folder = Path(os.path.normpath(base_dir))
     location = Path(os.path.normpath(folder / info.location))
     if Path(info.location).is_absolute() or not location.is_relative_to(folder) or location == folder:
         raise InvalidModelError(f"{source}: external data of {tensor.name!r} points outside the model folder ({info.location!r})")
-    dtype = helper.tensor_dtype_to_np_dtype(tensor.data_type)
+    dtype = numpy_dtype(tensor.data_type)
     count = int(np.prod(tensor.dims, dtype=np.int64))
     expected = count * dtype.itemsize
     try:
@@ -186,7 +182,7 @@ def external_array(tensor: onnx.TensorProto, base_dir: Path, source: str) -> np.
     return np.memmap(location, dtype=dtype.newbyteorder("<"), mode="r", offset=offset, shape=tuple(tensor.dims))
 
 
-def check_structure(model: onnx.ModelProto, source: str) -> None:
+def check_structure(model: proto.ModelProto, source: str) -> None:
     """Reject what protobuf happily parses out of garbage: no graph, no outputs, no opset."""
     if not model.HasField("graph"):
         raise InvalidModelError(f"{source}: not a valid ONNX model (no graph)")
@@ -209,14 +205,14 @@ def check_structure(model: onnx.ModelProto, source: str) -> None:
         raise InvalidModelError(f"{source}: graph outputs {missing} are produced by no node")
 
 
-def _check_text(graph: onnx.GraphProto, source: str) -> None:
+def _check_text(graph: proto.GraphProto, source: str) -> None:
     """Names and op types must be text: a corrupted file can carry bytes that are not UTF-8."""
     names = [value.name for value in (*graph.input, *graph.output, *graph.initializer)]
     for node in graph.node:
         names += [node.op_type, node.domain, node.name, *node.input, *node.output]
         for attribute in node.attribute:
             names.append(attribute.name)
-            for subgraph in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else attribute.graphs:
+            for subgraph in [attribute.g] if attribute.type == proto.AttributeProto.GRAPH else attribute.graphs:
                 _check_text(subgraph, source)
     if not all(isinstance(name, str) for name in names):
         raise InvalidModelError(f"{source}: not a valid ONNX model (names that are not UTF-8 text; corrupted?)")

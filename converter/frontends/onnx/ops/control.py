@@ -10,8 +10,8 @@ fed by a node input.
 from __future__ import annotations
 
 import numpy as np
-import onnx
 
+from converter.frontends.onnx import proto
 from converter.frontends.onnx.converter import OnnxContext, Unsupported, convert_graph
 from converter.ir.graph import Graph, Node, Value
 from converter.ir.types import ElementType, Shape
@@ -77,11 +77,11 @@ def constant_value(value: Value, depth: int = 0) -> np.ndarray | None:
     return evaluate(node, node.inputs, arrays)[value.index]
 
 
-def _subgraph_outputs(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> list[Value]:
+def _subgraph_outputs(ctx: OnnxContext, graph: proto.GraphProto, name: str) -> list[Value]:
     return convert_graph(ctx, graph, name).outputs
 
 
-def _body(ctx: OnnxContext, graph: onnx.GraphProto, name: str) -> tuple[Graph, list[Value]]:
+def _body(ctx: OnnxContext, graph: proto.GraphProto, name: str) -> tuple[Graph, list[Value]]:
     """(self-contained body, outer values its captured parameters read)."""
     body_ctx = BodyContext(ctx)
     converted = convert_graph(body_ctx, graph, name)
@@ -97,7 +97,7 @@ def _index_of(values: list[Value], value: Value) -> int:
     return len(values) - 1
 
 
-def If(ctx: OnnxContext, cond: Value, *, then_branch: onnx.GraphProto, else_branch: onnx.GraphProto) -> list[Value]:
+def If(ctx: OnnxContext, cond: Value, *, then_branch: proto.GraphProto, else_branch: proto.GraphProto) -> list[Value]:
     if cond.element_type is not ElementType.boolean:
         raise Unsupported(f"cond must be boolean, got {cond.element_type.value}")
     if len(then_branch.output) != len(else_branch.output):
@@ -120,7 +120,7 @@ def If(ctx: OnnxContext, cond: Value, *, then_branch: onnx.GraphProto, else_bran
 # ---------------------------------------------------------------- Loop
 
 
-def Loop(ctx: OnnxContext, trip_count: Value | None, cond: Value | None, *initial: Value, body: onnx.GraphProto) -> list[Value]:
+def Loop(ctx: OnnxContext, trip_count: Value | None, cond: Value | None, *initial: Value, body: proto.GraphProto) -> list[Value]:
     """Loop(M, cond, v...) with body (iter_num, cond_in, v_in...) → (cond_out, v_out..., scan...)."""
     carried = len(initial)
     if len(body.input) != 2 + carried:
@@ -209,7 +209,7 @@ def _directions(directions: list[int] | None, count: int, what: str) -> list[int
 def Scan(
     ctx: OnnxContext,
     *inputs: Value,
-    body: onnx.GraphProto,
+    body: proto.GraphProto,
     num_scan_inputs: int,
     scan_input_axes: list[int] | None = None,
     scan_input_directions: list[int] | None = None,
@@ -235,7 +235,7 @@ def _scan_as_loop(
     ctx: OnnxContext,
     initial: list[Value],
     scanned: list[Value],
-    body: onnx.GraphProto,
+    body: proto.GraphProto,
     in_axes: list[int],
     in_directions: list[int],
     scan_output_axes: list[int] | None,
@@ -290,7 +290,7 @@ def _scan_as_loop(
 
 
 def _batched_scan(
-    ctx: OnnxContext, inputs: list[Value | None], body: onnx.GraphProto, num_scan_inputs: int, directions: list[int] | None
+    ctx: OnnxContext, inputs: list[Value | None], body: proto.GraphProto, num_scan_inputs: int, directions: list[int] | None
 ) -> list[Value]:
     """Scan-8: inputs (sequence_lens, states [batch, ...], scan inputs [batch, seq, ...]); the body sees one batch entry."""
     if not inputs:
@@ -346,18 +346,18 @@ def _without_axis(value: Value, axis: int) -> Value:
     return parameter("slice", value.element_type, shape).outputs[0]
 
 
-def _with_types(body: onnx.GraphProto, sources: list[Value]) -> onnx.GraphProto:
+def _with_types(body: proto.GraphProto, sources: list[Value]) -> proto.GraphProto:
     """A copy of `body` whose inputs are typed like `sources` (the values that feed them first)."""
-    from converter.runtime.lowering.context import ONNX_ELEMENT_TYPE
+    from converter.frontends.onnx.tensors import ONNX_ELEMENT_TYPES
 
-    typed = onnx.GraphProto()
+    typed = proto.GraphProto()
     typed.CopyFrom(body)
     if len(typed.input) != len(sources):
         raise Unsupported(f"the body has {len(typed.input)} inputs, expected {len(sources)}")
     for value_info, source in zip(typed.input, sources):
         dims = source.shape.dims
-        element = ONNX_ELEMENT_TYPE[source.element_type]
-        value_info.type.CopyFrom(onnx.helper.make_tensor_type_proto(element, None if dims is None else list(dims)))
+        element = ONNX_ELEMENT_TYPES[source.element_type]
+        value_info.type.CopyFrom(proto.tensor_type(element, None if dims is None else list(dims)))
     return typed
 
 

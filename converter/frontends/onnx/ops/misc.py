@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
+from converter.frontends.onnx import proto
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported, element_type
+from converter.frontends.onnx.tensors import sparse_to_dense
 from converter.frontends.onnx.ops.quantization import FLOAT8_MAX, to_float4, to_float8, to_nibble_integer
 from converter.ir.graph import Value
 from converter.ir.types import ElementType
@@ -30,7 +30,7 @@ def Constant(
     ctx: OnnxContext,
     *,
     value: np.ndarray | None = None,
-    sparse_value: onnx.SparseTensorProto | None = None,
+    sparse_value: proto.SparseTensorProto | None = None,
     value_float: float | None = None,
     value_floats: list[float] | None = None,
     value_int: int | None = None,
@@ -43,7 +43,7 @@ def Constant(
     if value is not None:
         array = value
     elif sparse_value is not None:
-        array = _sparse_to_dense(sparse_value)
+        array = sparse_to_dense(sparse_value)
     elif value_float is not None:
         array = np.array(value_float, dtype=np.float32)
     elif value_floats is not None:
@@ -63,17 +63,6 @@ def _check_dtype(dtype: np.dtype) -> ElementType:
         return ElementType.from_numpy(dtype)
     except ValueError:
         raise Unsupported(f"element type {dtype} is not supported") from None
-
-
-def _sparse_to_dense(sparse: onnx.SparseTensorProto) -> np.ndarray:
-    values = numpy_helper.to_array(sparse.values)
-    indices = numpy_helper.to_array(sparse.indices).astype(np.int64)
-    dense = np.zeros(tuple(sparse.dims), dtype=values.dtype)
-    if indices.ndim == 1:
-        dense.reshape(-1)[indices] = values  # linearized indices
-    else:
-        dense[tuple(indices.T)] = values
-    return dense
 
 
 def ConstantOfShape(ctx: OnnxContext, shape: Value, *, value: np.ndarray | None = None) -> Value:

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from converter.frontends.onnx.converter import Handler, OnnxContext, Unsupported, element_type
@@ -146,7 +145,7 @@ def _quantize_to_integer(q: Value, zero_point: Value | None, target: ElementType
     q = ew.Round(q, mode="half_to_even")
     if not _is_zero(zero_point):
         q = ew.Add(q, as_float32(zero_point))  # type: ignore[arg-type]
-    info = ml_dtypes.iinfo(target.numpy)  # numpy's iinfo does not know int4 / uint4
+    info = target.iinfo()
     return Convert(Clamp(q, min=float(info.min), max=float(info.max)), destination_type=target)
 
 
