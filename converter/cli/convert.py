@@ -224,8 +224,7 @@ def _info_converted(model: Path, kind: str, options) -> None:
 
 
 def _info_onnx(model: Path) -> None:
-    import onnx
-
+    from converter.frontends.onnx import proto
     from converter.frontends.onnx.converter import default_opset, find_unsupported
     from converter.frontends.onnx.loader import load_onnx
     from converter.frontends.onnx.ops import HANDLERS
@@ -237,7 +236,7 @@ def _info_onnx(model: Path) -> None:
     for kind, infos in (("input", [i for i in graph.input if i.name not in initializers]), ("output", graph.output)):
         for value_info in infos:
             tensor_type = value_info.type.tensor_type
-            type_name = onnx.TensorProto.DataType.Name(tensor_type.elem_type).lower()
+            type_name = proto.data_type_name(tensor_type.elem_type).lower()
             if tensor_type.HasField("shape"):
                 dims = [str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in tensor_type.shape.dim]
                 shape = "[" + ", ".join(dims) + "]"
