@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
+import zlib
 from dataclasses import dataclass, field, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
-
 
 from converter.errors import InvalidModelError
 from converter.files import atomic_write_text
@@ -82,13 +81,16 @@ def _parse(source: object, data: bytes) -> object:
     """The YAML of a config, parsed once per distinct file and bytes (a zoo run loads it per model);
     LibYAML's loader when PyYAML has it. Callers only read the result.
 
-    Across processes the parsed document is kept as JSON in the cache folder under the hash of the
+    Across processes the parsed document is kept as JSON in the cache folder, found by the
     bytes (see `parsed_config_cache`): importing PyYAML costs about 30 ms, a tenth of a small
     model's whole `irforge convert`. A cache that cannot be read or written is skipped."""
     cache = parsed_config_cache(data)
+    text = data.decode("utf-8", "surrogateescape")
     if cache is not None:
         try:
-            return json.loads(cache.read_bytes())
+            entry = json.loads(cache.read_bytes())
+            if isinstance(entry, dict) and entry.get("yaml") == text and "parsed" in entry:
+                return entry["parsed"]
         except (OSError, ValueError):
             pass
     from converter.yaml_files import parse_yaml
@@ -96,32 +98,33 @@ def _parse(source: object, data: bytes) -> object:
     parsed = parse_yaml(source, data, "pipeline config")
     parsed = {} if parsed is None else parsed
     if cache is not None:
-        _store(cache, parsed)
+        _store(cache, text, parsed)
     return parsed
 
 
 def parsed_config_cache(data: bytes) -> Path | None:
     """Where the parsed form of a config with these bytes is cached: IRFORGE_CACHE_DIR, else
-    $XDG_CACHE_HOME/irforge or ~/.cache/irforge; None when IRFORGE_CACHE_DIR is empty (off)."""
+    $XDG_CACHE_HOME/irforge or ~/.cache/irforge; None when IRFORGE_CACHE_DIR is empty (off).
+    The name is a CRC-32 of the bytes and their length (no hashlib import: a few ms of every
+    start-up); the entry holds the config's text too, and is used only when that text matches."""
     folder = os.environ.get("IRFORGE_CACHE_DIR")
     if folder == "":
         return None
     if folder is None:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         folder = os.path.join(base, "irforge")
-    digest = hashlib.sha256(data).hexdigest()
-    return Path(folder) / f"config-{digest[:40]}.json"
+    return Path(folder) / f"config-{zlib.crc32(data):08x}-{len(data)}.json"
 
 
-def _store(cache: Path, parsed: object) -> None:
-    """Write the parsed config atomically; a document JSON cannot hold the same way (YAML dates,
-    sets, non-string keys) or a folder that cannot be written leaves no cache."""
+def _store(cache: Path, text: str, parsed: object) -> None:
+    """Write the config's text and its parsed form atomically; a document JSON cannot hold the same
+    way (YAML dates, sets, non-string keys) or a folder that cannot be written leaves no cache."""
     try:
-        text = json.dumps(parsed, allow_nan=True)
-        if json.loads(text) != parsed:
+        entry = json.dumps({"yaml": text, "parsed": parsed}, allow_nan=True)
+        if json.loads(entry)["parsed"] != parsed:
             return
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache, text)
+        atomic_write_text(cache, entry)
     except (OSError, TypeError, ValueError):
         pass
 

@@ -47,8 +47,21 @@ def test_the_cache_holds_exactly_what_yaml_parses(tmp_path: Path, monkeypatch: p
     data = DEFAULT_CONFIG.read_bytes()
     load_config()
     cached = json.loads(parsed_config_cache(data).read_bytes())
-    assert cached == parse_yaml("default", data, "pipeline config")
-    assert cached["tolerances"]["verify"] == {"rtol": 1.0e-5, "atol": 1.0e-6, "per_tensor": True}
+    assert cached["yaml"] == data.decode() and cached["parsed"] == parse_yaml("default", data, "pipeline config")
+    assert cached["parsed"]["tolerances"]["verify"] == {"rtol": 1.0e-5, "atol": 1.0e-6, "per_tensor": True}
+
+
+def test_an_entry_under_the_same_name_for_other_text_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file name is only a CRC: an entry is used only when it holds the config's own text."""
+    monkeypatch.setenv("IRFORGE_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "pipeline.yaml"
+    path.write_text("passes: [fold_constants]\nprecisions: [fp32]\n")
+    entry = parsed_config_cache(path.read_bytes())
+    entry.parent.mkdir(parents=True)
+    entry.write_text(json.dumps({"yaml": "passes: []\n", "parsed": {"passes": ["eliminate_noops"], "precisions": ["fp16"]}}))
+    loaded = load_config(path)
+    assert (loaded.passes, loaded.precisions) == (("fold_constants",), ("fp32",))
+    assert json.loads(entry.read_bytes())["yaml"] == path.read_text()
 
 
 def test_an_edited_config_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
