@@ -96,7 +96,7 @@ def numpy_dtype(data_type: int) -> np.dtype:
     return np.dtype(getattr(ml_dtypes, name))
 
 
-def to_array(tensor: Any) -> np.ndarray:
+def to_array(tensor: proto.TensorProto) -> np.ndarray:
     """The tensor's values (stored in the message, not external data). Arrays decoded from
     raw_data share its buffer and are read-only, as onnx's are."""
     native = _NATIVE.get(tensor.data_type)
@@ -117,7 +117,7 @@ def to_array(tensor: Any) -> np.ndarray:
     return np.asarray(stored, dtype=storage).astype(dtype).reshape(dims)
 
 
-def sparse_to_dense(sparse: Any) -> np.ndarray:
+def sparse_to_dense(sparse: proto.SparseTensorProto) -> np.ndarray:
     """A SparseTensorProto's dense array: indices are [NNZ] linear or [NNZ, rank] coordinates."""
     values = to_array(sparse.values)
     indices = to_array(sparse.indices).astype(np.int64)
@@ -129,7 +129,7 @@ def sparse_to_dense(sparse: Any) -> np.ndarray:
     return dense
 
 
-def attribute_value(attribute: Any) -> Any:
+def attribute_value(attribute: proto.AttributeProto) -> Any:
     """The attribute's value by its declared type (onnx.helper.get_attribute_value): strings stay
     bytes, repeated fields become lists, tensors and graphs stay messages."""
     kind = attribute.type
@@ -168,7 +168,7 @@ class ExternalData:
     length: int | None = None
 
     @staticmethod
-    def of(tensor: Any) -> ExternalData:
+    def of(tensor: proto.TensorProto) -> ExternalData:
         entries = {entry.key: entry.value for entry in tensor.external_data}
         try:
             offset = int(entries["offset"]) if "offset" in entries else None
