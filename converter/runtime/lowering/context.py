@@ -9,32 +9,14 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from converter.frontends.onnx.tensors import ONNX_ELEMENT_TYPES
 from converter.ir.graph import Node
-from converter.ir.types import ElementType
 
 ONNX_OPSET = 21
 """Default-domain opset of the lowered model (what onnxruntime runs)."""
 
-ONNX_ELEMENT_TYPE = {
-    ElementType.f64: onnx.TensorProto.DOUBLE,
-    ElementType.f32: onnx.TensorProto.FLOAT,
-    ElementType.f16: onnx.TensorProto.FLOAT16,
-    ElementType.bf16: onnx.TensorProto.BFLOAT16,
-    ElementType.f8e4m3: onnx.TensorProto.FLOAT8E4M3FN,
-    ElementType.f8e5m2: onnx.TensorProto.FLOAT8E5M2,
-    ElementType.f4e2m1: onnx.TensorProto.FLOAT4E2M1,
-    ElementType.i64: onnx.TensorProto.INT64,
-    ElementType.i32: onnx.TensorProto.INT32,
-    ElementType.i16: onnx.TensorProto.INT16,
-    ElementType.i8: onnx.TensorProto.INT8,
-    ElementType.i4: onnx.TensorProto.INT4,
-    ElementType.u64: onnx.TensorProto.UINT64,
-    ElementType.u32: onnx.TensorProto.UINT32,
-    ElementType.u16: onnx.TensorProto.UINT16,
-    ElementType.u8: onnx.TensorProto.UINT8,
-    ElementType.u4: onnx.TensorProto.UINT4,
-    ElementType.boolean: onnx.TensorProto.BOOL,
-}
+ONNX_ELEMENT_TYPE = ONNX_ELEMENT_TYPES
+"""IR element type → ONNX TensorProto data type (the ONNX frontend's table, read backwards)."""
 
 
 class LoweringContext:
