@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import sys
 from pathlib import Path
 
@@ -26,6 +27,17 @@ class IrforgeTyper(typer.Typer):
     CLI's own start-up). Anything else (`--help`, a subgroup, CliRunner) sees the whole app."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args or "args" in kwargs:
+            return self._run(*args, **kwargs)  # called in process (a test, an embedding program)
+        try:
+            return self._run()
+        finally:
+            # The process ends next. CPython's finalization runs full garbage collections over every
+            # object left (the modules, the model's graph): 70-90 ms of a 300 ms `irforge convert`.
+            # Frozen objects are skipped; their memory goes back to the OS with the process.
+            gc.freeze()
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
         if not args and "args" not in kwargs and len(sys.argv) > 1:
             chosen = [c for c in self.registered_commands if _command_name(c) == sys.argv[1]]
             if len(chosen) == 1:
