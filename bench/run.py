@@ -338,7 +338,7 @@ for tool, xml in (("irforge", ours_xml), ("ov", theirs_xml)):
         request.infer(inputs)
     requests[tool] = (request, inputs)
 started = time.perf_counter(); requests["ov"][0].infer(requests["ov"][1]); once = time.perf_counter() - started
-count = max(3, min(200, int(0.15 / max(once, 1e-5))))
+count = max(1, min(200, int(0.025 / max(once, 1e-5))))  # short blocks, many rounds: both IRs see the same load
 rounds = {"irforge": [], "ov": []}
 for round_ in range(spec["rounds"]):
     for tool in (("irforge", "ov") if round_ % 2 == 0 else ("ov", "irforge")):
@@ -734,7 +734,7 @@ def write_docs(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each CLI process and warm conversion per tool")
-    parser.add_argument("--rounds", type=int, default=6, help="interleaved latency rounds")
+    parser.add_argument("--rounds", type=int, default=36, help="interleaved latency rounds (blocks of about 25 ms per IR)")
     parser.add_argument("--only", action="append", help="a model name (repeatable)")
     parser.add_argument("--no-large", action="store_true", help="skip the >2 GB model")
     parser.add_argument("--large-gb", type=float, default=2.2, help="weight bytes of the large model, in GB")

@@ -19,6 +19,10 @@ import sys
 from converter.ir.graph import Graph, Node, generation
 
 COLLECT_FROM_BYTES = 16 << 20  # weights in all: below this, leave the garbage to the collector
+FULL_COLLECTION_FROM_BYTES = 64 << 20
+"""Weights in all from which `release` ends with a full collection. It costs 15-25 ms in a process
+that has imported OpenVINO and pays for itself only when large weights of an earlier conversion wait
+in cycles: from ResNet-50 up (100 MB), not for a 20-40 MB EfficientNet, transformer or YOLOv8."""
 
 
 class ReplacedWeights:
@@ -26,7 +30,9 @@ class ReplacedWeights:
 
     def __init__(self, graph: Graph):
         nodes = graph.nodes()
-        self.enabled = sum(node.attrs["value"].nbytes for node in nodes if node.op.type == "Const") >= COLLECT_FROM_BYTES
+        weight_bytes = sum(node.attrs["value"].nbytes for node in nodes if node.op.type == "Const")
+        self.enabled = weight_bytes >= COLLECT_FROM_BYTES
+        self.collect = weight_bytes >= FULL_COLLECTION_FROM_BYTES
         self._seen: dict[int, Node] = {}
         self._generation: int | None = None
         if self.enabled:
@@ -47,19 +53,21 @@ class ReplacedWeights:
             self._seen.update((id(node), node) for node in dropped)  # held for now (a stale cached query?): at the end
 
     def release(self, graph: Graph) -> None:
-        """Free what the passes dropped and the cycles left in the process: one full collection."""
+        """Free what the passes dropped, and for large weights the cycles left in the process."""
         if not self.enabled:
             return
         graph.forget()  # stale cached queries may still name dropped nodes
         self._generation = None
         self.note(graph)
         self._seen.clear()
-        # Then one full collection all the same: the frontend's own dropped objects are cycles too, and
-        # left to the collector's schedule they kept memory from being reused by the next conversion
-        # in the process (ResNet-50's fuse_linear took 3x as long from the second conversion on).
-        import gc
+        # Then, for large weights, one full collection all the same: a graph the caller dropped (an
+        # earlier conversion's) is cycles too, and left to the collector's schedule its weights kept
+        # memory from being reused by the next conversion in the process (ResNet-50's fuse_linear
+        # took 3x as long from the second conversion on).
+        if self.collect:
+            import gc
 
-        gc.collect()
+            gc.collect()
 
 
 def _free(dropped: list[Node]) -> bool:

@@ -14,7 +14,7 @@ from converter.ir.types import ElementType, Shape
 from converter.ops.core import const, parameter
 from converter.ops.elementwise import Add, Multiply
 from converter.passes.manager import run_pipeline
-from converter.passes.release import COLLECT_FROM_BYTES
+from converter.passes.release import COLLECT_FROM_BYTES, FULL_COLLECTION_FROM_BYTES
 
 SIZE = COLLECT_FROM_BYTES // 4 + 1024  # f32 elements: just over the threshold
 
@@ -81,3 +81,40 @@ def test_a_weight_dropped_by_one_pass_is_gone_before_the_next() -> None:
     finally:
         gc.enable()
     assert seen == [True]
+
+
+def _dropped_graph_weight() -> weakref.ref:
+    """A graph made and dropped: its nodes are cycles only the collector frees (it is disabled)."""
+    graph, weight = _graph()
+    alive = weakref.ref(weight)
+    del graph, weight
+    assert alive() is not None
+    return alive
+
+
+def _graph_of(weight_bytes: int) -> Graph:
+    weight = np.broadcast_to(np.float32(0.5), (weight_bytes // 4,))  # counts its full size, holds 4 bytes
+    x = parameter("x", ElementType.f32, Shape.of(weight_bytes // 4))
+    return Graph([x], [Multiply(x.outputs[0], const(weight, name="w"))])
+
+
+def test_a_large_conversion_collects_an_earlier_dropped_graph() -> None:
+    gc.disable()
+    try:
+        alive = _dropped_graph_weight()
+        run_pipeline(_graph_of(FULL_COLLECTION_FROM_BYTES), [])
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+def test_a_mid_size_conversion_leaves_the_collection_to_the_collector() -> None:
+    gc.disable()
+    try:
+        alive = _dropped_graph_weight()
+        run_pipeline(_graph_of(FULL_COLLECTION_FROM_BYTES - (1 << 20)), [])
+        assert alive() is not None  # a full collection would cost more than the memory it returns
+        gc.collect()
+        assert alive() is None
+    finally:
+        gc.enable()
