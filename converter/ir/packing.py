@@ -16,7 +16,8 @@ _NIBBLE_NAMES = frozenset({"int4", "uint4", "float4_e2m1fn"})
 
 
 def is_nibble(dtype: np.dtype) -> bool:
-    return np.dtype(dtype).name in _NIBBLE_NAMES
+    dtype = np.dtype(dtype)
+    return dtype.kind == "V" and dtype.name in _NIBBLE_NAMES  # ml_dtypes' are kind V; numpy's own need no name lookup
 
 
 def packed_size(count: int) -> int:

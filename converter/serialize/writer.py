@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -62,15 +63,14 @@ def _emit_body(graph: Graph, out: list[str], weights: WeightsWriter) -> None:
     append("\t<layers>\n")
     for node in nodes:
         layer_id = layer_ids[id(node)]
-        layer_attributes = {"id": str(layer_id), "name": names[id(node)], "type": node.op.type, "version": node.op.version}
         inputs = node.inputs
         if node.bodies:
-            layer = ET.Element("layer", layer_attributes)
+            layer = ET.Element("layer", {"id": str(layer_id), "name": names[id(node)], "type": node.op.type, "version": node.op.version})
             _fill_layer(layer, node, weights)
             _render(layer, 2, out)
         else:
             data = _data_attributes(node, weights)
-            append(f"\t\t<layer{_attributes(layer_attributes)}>\n")
+            append(f'\t\t<layer id="{layer_id}" name="{names[id(node)].translate(_ATTRIBUTE_ESCAPES)}" type="{node.op.type.translate(_ATTRIBUTE_ESCAPES)}" version="{node.op.version.translate(_ATTRIBUTE_ESCAPES)}">\n')
             if data:
                 append(f"\t\t\t<data{_attributes(data)} />\n")
             if node.rt_info:
@@ -118,16 +118,16 @@ def _emit_body(graph: Graph, out: list[str], weights: WeightsWriter) -> None:
 
 
 def _emit_port(out: list[str], port_id: int, value: Value, with_names: bool) -> None:
-    attributes = {"id": str(port_id), "precision": value.element_type.precision}
-    if with_names and value.names:
-        attributes["names"] = escape_names(value.names)
-    dims = value.shape.dims
+    names = f' names="{escape_names(value.names).translate(_ATTRIBUTE_ESCAPES)}"' if with_names and value.names else ""
+    out.append(f'\t\t\t\t<port id="{port_id}" precision="{value.element_type.precision}"{names}{_port_rest(value.shape.dims)}')
+
+
+@functools.lru_cache(maxsize=4096)
+def _port_rest(dims: tuple[int | None, ...] | None) -> str:
+    """What follows a port's attributes: its dims and its end tag (most ports share a few shapes)."""
     if not dims:
-        out.append(f"\t\t\t\t<port{_attributes(attributes)} />\n")
-        return
-    out.append(f"\t\t\t\t<port{_attributes(attributes)}>\n")
-    out.extend(f"\t\t\t\t\t<dim>{'-1' if dim is None else dim}</dim>\n" for dim in dims)
-    out.append("\t\t\t\t</port>\n")
+        return " />\n"
+    return ">\n" + "".join(f"\t\t\t\t\t<dim>{'-1' if dim is None else dim}</dim>\n" for dim in dims) + "\t\t\t\t</port>\n"
 
 
 _ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"})
