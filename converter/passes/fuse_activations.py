@@ -65,11 +65,12 @@ class Fusion:
 Matcher = Callable[[Node, Users, Graph], Fusion | None]
 
 
-def _fuse(graph: Graph, match: Matcher) -> Graph:
-    """Replace every node `match` recognizes by the fused op, named like the node."""
+def _fuse(graph: Graph, match: Matcher, roots: frozenset[str]) -> Graph:
+    """Replace every node `match` recognizes by the fused op, named like the node. `roots`: the op
+    types a match can end in (`match` is asked about those nodes only)."""
     users = graph.users()
     mapping: dict[Value, Value] = {}
-    for node in graph.nodes():
+    for node in [node for node in graph.nodes() if node.op.type in roots]:
         if len(node.outputs) != 1 or not node.outputs[0].element_type.is_float:
             continue
         fusion = match(node, users, graph)
@@ -475,31 +476,31 @@ def _match_clamp(node: Node, users: Users, graph: Graph) -> Fusion | None:
 
 
 def fuse_softplus(graph: Graph) -> Graph:
-    return _fuse(graph, _match_softplus)
+    return _fuse(graph, _match_softplus, frozenset({"Log"}))
 
 
 def fuse_mish(graph: Graph) -> Graph:
-    return _fuse(graph, _match_mish)
+    return _fuse(graph, _match_mish, frozenset({"Multiply"}))
 
 
 def fuse_hsigmoid(graph: Graph) -> Graph:
-    return _fuse(graph, _match_hsigmoid)
+    return _fuse(graph, _match_hsigmoid, frozenset({"HardSigmoid", "Multiply", "Divide", "Clamp", "ReLU", "Minimum", "Maximum"}))
 
 
 def fuse_hswish(graph: Graph) -> Graph:
-    return _fuse(graph, _match_hswish)
+    return _fuse(graph, _match_hswish, frozenset({"Multiply", "Divide"}))
 
 
 def fuse_gelu(graph: Graph) -> Graph:
-    return _fuse(graph, _match_gelu)
+    return _fuse(graph, _match_gelu, frozenset({"Multiply", "Divide"}))
 
 
 def fuse_swish(graph: Graph) -> Graph:
-    return _fuse(graph, _match_swish)
+    return _fuse(graph, _match_swish, frozenset({"Multiply"}))
 
 
 def fuse_clamp(graph: Graph) -> Graph:
-    return _fuse(graph, _match_clamp)
+    return _fuse(graph, _match_clamp, frozenset({"Minimum", "Maximum", "ReLU"}))
 
 
 ORDER: tuple[Callable[[Graph], Graph], ...] = (

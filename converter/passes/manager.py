@@ -38,8 +38,9 @@ def _summary(graph: Graph) -> tuple[Counter[str], int]:
 
 def _count(graph: Graph) -> tuple[Counter[str], int]:
     nodes = graph.nodes()
-    counted = sum(1 for node in nodes if node.op.type not in NOT_COUNTED and "decompression" not in node.rt_info)
-    return Counter(node.op.type for node in nodes), counted
+    histogram = Counter([node.op.type for node in nodes])
+    decompressions = [node for node in nodes if node.rt_info and "decompression" in node.rt_info and node.op.type not in NOT_COUNTED]
+    return histogram, len(nodes) - sum(histogram[kind] for kind in NOT_COUNTED) - len(decompressions)
 
 
 @dataclass
