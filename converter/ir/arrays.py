@@ -27,6 +27,8 @@ def sample_key(array: np.ndarray) -> tuple:
     Reads about 64 evenly spaced elements plus the last few, so memory-mapped weights are
     barely touched.
     """
+    if array.size <= SAMPLES:  # small: all of it (C order, views too), in one call
+        return (array.dtype.str, array.shape, array.tobytes())
     if not array.flags.c_contiguous:  # a view (broadcast, transposed): sample it in place, no flat copy
         step = max(1, array.size // SAMPLES)
         picked = array.flat[np.arange(0, array.size, step)[:SAMPLES]]

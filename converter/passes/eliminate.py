@@ -19,6 +19,8 @@ from converter.passes.patterns import Users, producer, single_use
 
 RESHAPE_LIKE = ("Reshape", "Squeeze", "Unsqueeze")
 NEUTRAL_CONSTANT = {"Add": 0.0, "Subtract": 0.0, "Multiply": 1.0, "Divide": 1.0}
+NOOP_CANDIDATES = frozenset({"Convert", "Concat", *RESHAPE_LIKE, "Broadcast", "Tile", "Pad", "Slice", "StridedSlice", "Transpose", "Gather", *NEUTRAL_CONSTANT})
+"""The op types eliminate_noops' rules can remove or rewrite (each rule is asked about these only)."""
 
 
 def eliminate_noops(graph: Graph) -> Graph:
@@ -27,6 +29,8 @@ def eliminate_noops(graph: Graph) -> Graph:
     for node in graph.nodes():
         if mapping and not mapping.keys().isdisjoint(node.inputs):  # untouched nodes keep the graph's cached queries
             node.inputs = [mapping.get(v, v) for v in node.inputs]
+        if node.op.type not in NOOP_CANDIDATES:
+            continue
         replacement = _noop_source(node)
         if replacement is None:
             replacement = _collapse_reshapes(node)
@@ -263,7 +267,7 @@ def eliminate_duplicates(graph: Graph) -> Graph:
         if node.op.type == "Const":
             original = _same_constant(node, constants)
         else:
-            key = (node.op, tuple(map(id, node.inputs)), _frozen(node.attrs), _frozen(node.rt_info))
+            key = (node.op, tuple(map(id, node.inputs)), _frozen(node.attrs), _frozen(node.rt_info) if node.rt_info else ())
             original = seen.setdefault(key, node)
         if original is not node:
             for duplicate, kept in zip(node.outputs, original.outputs):
@@ -274,7 +278,7 @@ def eliminate_duplicates(graph: Graph) -> Graph:
 
 def _same_constant(node: Node, constants: dict[tuple, list[Node]]) -> Node:
     array = node.attrs["value"]
-    candidates = constants.setdefault((sample_key(array), _frozen(node.rt_info)), [])
+    candidates = constants.setdefault((sample_key(array), _frozen(node.rt_info) if node.rt_info else ()), [])
     for candidate in candidates:
         if same_array(candidate.attrs["value"], array):
             return candidate
