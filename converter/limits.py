@@ -44,7 +44,7 @@ def human(nbytes: int) -> str:
 def element_count(source: str, what: str, dims: Iterable[int]) -> int:
     """The number of elements of `dims` (exact: no int64 overflow); negative dims are refused."""
     dims = [int(d) for d in dims]
-    if any(d < 0 for d in dims):
+    if dims and min(dims) < 0:
         raise InvalidModelError(f"{source}: {what} has a negative dimension (shape {dims})")
     return math.prod(dims)
 
@@ -54,7 +54,8 @@ def check_tensor_bytes(source: str, what: str, dims: Iterable[int], itemsize: in
     when `available` is given (what the file holds for it), within the file."""
     dims = [int(d) for d in dims]
     nbytes = element_count(source, what, dims) * itemsize
-    check_bytes(source, f"{what} (shape {dims})", nbytes)
+    if nbytes > max_tensor_bytes():  # the message is formatted only when it is needed
+        check_bytes(source, f"{what} (shape {dims})", nbytes)
     if available is not None and nbytes > available:
         raise InvalidModelError(f"{source}: {what} (shape {dims}) needs {nbytes} bytes, but the file holds {available} for it")
     return nbytes

@@ -11,7 +11,9 @@ Build nodes by calling the spec: `Relu(x)` returns the output value,
 
 from __future__ import annotations
 
+
 import enum
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,10 +66,8 @@ class OpSpec:
 
     def node(self, *inputs: Value, name: str = "", **attrs: Any) -> Node:
         """Make a node: fill default attributes, check them, infer output types."""
-        known = {a.name for a in self.attrs}
-        unknown = set(attrs) - known
-        if unknown:
-            raise TypeError(f"{self.type}-{self.version}: unknown attribute(s) {sorted(unknown)}")
+        if attrs and not self.attribute_names.issuperset(attrs):
+            raise TypeError(f"{self.type}-{self.version}: unknown attribute(s) {sorted(set(attrs) - self.attribute_names)}")
         values: dict[str, Any] = {}
         for attr in self.attrs:
             if attr.name in attrs:
@@ -79,6 +79,10 @@ class OpSpec:
         node = Node(self, list(inputs), values, name)
         set_output_types(node)
         return node
+
+    @functools.cached_property
+    def attribute_names(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.attrs)
 
     def __call__(self, *inputs: Value, name: str = "", **attrs: Any) -> Value:
         node = self.node(*inputs, name=name, **attrs)
