@@ -11,7 +11,6 @@ Build nodes by calling the spec: `Relu(x)` returns the output value,
 
 from __future__ import annotations
 
-
 import enum
 import functools
 from collections.abc import Callable, Sequence
