@@ -16,6 +16,7 @@ from google.protobuf import descriptor_pool  # noqa: E402
 from converter.errors import InvalidModelError  # noqa: E402
 from converter.frontends.tensorflow import protos  # noqa: E402
 from converter.frontends.tensorflow.bundle import OBJECT_GRAPH_KEY, read_bundle  # noqa: E402
+from converter.ir.arrays import file_region  # noqa: E402
 
 
 def _tensorflow_descriptors():
@@ -123,7 +124,9 @@ def test_checkpoint_keys_and_values_equal_tensorflow(tmp_path):
     assert len(bundle) > 300
     _assert_same_as_tensorflow(prefix, bundle)
     kernel = bundle["model/kernel/.ATTRIBUTES/VARIABLE_VALUE"]
-    assert isinstance(kernel, np.memmap) and not kernel.flags.writeable
+    # read in place: a read-only view of the data file's map, at the index entry's offset
+    entry = bundle.entries["model/kernel/.ATTRIBUTES/VARIABLE_VALUE"]
+    assert file_region(kernel) == (str(bundle.data_path(entry.shard_id)), entry.offset) and not kernel.flags.writeable
     graph = bundle.object_graph()
     keys = {attribute.checkpoint_key for node in graph.nodes for attribute in node.attributes}
     assert keys == set(bundle) - {OBJECT_GRAPH_KEY}
