@@ -365,7 +365,7 @@ def _array(path: Path, dataset: h5py.Dataset, base_offset: int | None) -> np.nda
         end = base_offset + offset + dataset.size * dtype.itemsize
         if end > path.stat().st_size:
             raise InvalidModelError(f"{path}: dataset {dataset.name} is truncated")
-        array = np.memmap(path, dtype=dtype, mode="r", offset=base_offset + offset, shape=dataset.shape)
+        array = np.memmap(str(path), dtype=dtype, mode="r", offset=base_offset + offset, shape=dataset.shape)  # text: numpy resolves a Path
     else:
         array = np.asarray(dataset[()])
         array.setflags(write=False)

@@ -179,7 +179,7 @@ def external_array(tensor: proto.TensorProto, base_dir: Path, source: str) -> np
         array = np.fromfile(location, dtype=dtype.newbyteorder("<"), count=count, offset=offset).reshape(tuple(tensor.dims))
         array.flags.writeable = False
         return array
-    return np.memmap(location, dtype=dtype.newbyteorder("<"), mode="r", offset=offset, shape=tuple(tensor.dims))
+    return np.memmap(str(location), dtype=dtype.newbyteorder("<"), mode="r", offset=offset, shape=tuple(tensor.dims))  # text: numpy resolves a Path
 
 
 def check_structure(model: proto.ModelProto, source: str) -> None:
