@@ -616,10 +616,22 @@ def _signature(handler: Handler) -> inspect.Signature:
     return inspect.signature(handler)
 
 
+@functools.cache
+def _handler_facts(handler: Handler) -> tuple[frozenset[str], int, int, bool]:
+    """(keyword-only names, positional inputs, required inputs, takes *inputs), from the signature."""
+    parameters = _signature(handler).parameters
+    named = frozenset(n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    positional = [
+        p for p in parameters.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ][1:]
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters.values())
+    required = sum(1 for p in positional if p.default is inspect.Parameter.empty)
+    return named, len(positional), required, variadic
+
+
 def handler_attributes(ctx: TFContext, handler: Handler, node: Any, num_inputs: int) -> dict[str, Any]:
     """The node's attributes the handler takes; reports the ones it does not know."""
-    parameters = _signature(handler).parameters
-    named = {n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    named, positional, required, variadic = _handler_facts(handler)
     attributes: dict[str, Any] = {}
     unknown = []
     for key in sorted(node.attr):
@@ -630,12 +642,7 @@ def handler_attributes(ctx: TFContext, handler: Handler, node: Any, num_inputs: 
             unknown.append(key)
     if unknown:
         raise Unsupported(f"unsupported attribute(s) {unknown}")
-    positional = [
-        p for p in parameters.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ][1:]
-    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters.values())
-    required = [p for p in positional if p.default is inspect.Parameter.empty]
-    if num_inputs < len(required) or (not variadic and num_inputs > len(positional)):
+    if num_inputs < required or (not variadic and num_inputs > positional):
         raise Unsupported(f"unexpected number of inputs ({num_inputs})")
     return attributes
 
