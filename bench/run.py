@@ -1,7 +1,7 @@
 """irforge against OpenVINO's converter on a fixed set of models, in one run: the tables of
 docs/benchmarks.md.
 
-    python bench/run.py                  # about 15 minutes here; rewrites the tables in docs/benchmarks.md
+    python bench/run.py                  # about 8 minutes here; rewrites the tables in docs/benchmarks.md
     python bench/run.py --no-write --only resnet50 --only yolo_detector --repeat 2 --no-large
 
 The set: generated architectures (bench/generated.py: ResNet-50, MobileNetV3, EfficientNet-B0,
@@ -23,7 +23,7 @@ median of per-pair ratios (irforge / OpenVINO: below 1 is better for irforge):
 - FP16 accuracy against the source framework on seeded inputs (OpenVINO CPU, f32 inference
   precision, so only the stored weights differ): max relative error (max |IR - source| / max
   |source| over outputs), cosine (worst output), top-1 agreement (last axis, class outputs).
-- OpenVINO CPU latency of both FP16 IRs: 2 threads, batch 1, LATENCY hint, interleaved rounds.
+- OpenVINO CPU latency of both FP16 IRs: 2 threads, batch 1, LATENCY hint, interleaved rounds of ~25 ms.
 - ONNX inputs: node counts after onnxsim and onnxslim (for reference; they emit ONNX, not IR).
 OpenVINO telemetry is switched off first (`opt_in_out --opt_out`).
 """
