@@ -421,7 +421,8 @@ def _nodes_by_name(node_list: Iterable[Any], source: str, allow_empty: bool = Fa
             raise InvalidModelError(f"{source}: a {node.op or 'node'} node has no name")
         if node.name in nodes:
             raise InvalidModelError(f"{source}: two nodes are named {node.name!r}")
-        if node.op not in ("NextIteration", "RefNextIteration") and any(parse_reference(i)[0] == node.name for i in node.input if i and not i.startswith("^")):
+        name = node.name  # a reference to it starts with its name: parse only those
+        if node.op not in ("NextIteration", "RefNextIteration") and any(i.startswith(name) and parse_reference(i)[0] == name for i in node.input):
             raise InvalidModelError(f"{source}: node {node.name!r} ({node.op}) reads its own output (a cycle)")
         nodes[node.name] = node
     if not nodes and not allow_empty:
