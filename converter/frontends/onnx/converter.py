@@ -7,8 +7,6 @@ missing optional inputs are None and attribute defaults sit in the signature.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from converter.errors import ConverterError, InvalidModelError, NodeConversionEr
 from converter.ir.graph import Graph, Node, Value
 from converter.limits import check_tensor_bytes, element_count
 from converter.ir.types import ElementType, Shape
+from converter.frontends.handlers import handler_facts
 from converter.frontends.onnx import proto
 from converter.frontends.onnx.loader import external_array
 from converter.frontends.onnx.functions import bind_attributes, body_opset, can_expand, function_body
@@ -236,25 +235,8 @@ def expand_function(ctx: OnnxContext, node: proto.NodeProto, inputs: list[Value 
     return [inner.values.get(name) for name in body.output]
 
 
-@functools.cache
-def _signature(handler: Handler) -> inspect.Signature:
-    return inspect.signature(handler)
-
-
-@functools.cache
-def _handler_facts(handler: Handler) -> tuple[bool, frozenset[str], int, int, bool]:
-    """(takes **kwargs, keyword-only names, positional inputs, required inputs, takes *inputs)."""
-    parameters = _signature(handler).parameters
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    keyword_only = frozenset(n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY)
-    positional = [p for p in parameters.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)][1:]
-    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters.values())
-    required = sum(1 for p in positional if p.default is inspect.Parameter.empty)
-    return accepts_any, keyword_only, len(positional), required, variadic
-
-
 def _check_attributes(ctx: OnnxContext, handler: Handler, node: proto.NodeProto, num_inputs: int, attributes: dict[str, Any]) -> None:
-    accepts_any, keyword_only, positional, required, variadic = _handler_facts(handler)
+    accepts_any, keyword_only, positional, required, variadic = handler_facts(handler)
     if not accepts_any:
         unknown = sorted(set(attributes) - keyword_only)
         if unknown:

@@ -28,14 +28,13 @@ that take one pass it on, any other op reading it fails as unsupported.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from converter.errors import ConverterError, InvalidModelError, NodeConversionError, UnsupportedOpsError
+from converter.frontends.handlers import handler_facts
 from converter.frontends.tensorflow.frames import Branches, Frame, find_frames
 from converter.frontends.tensorflow.protos import DataType
 from converter.frontends.tensorflow.tensors import Unsupported, element_type, ir_shape, tensor_array
@@ -612,27 +611,9 @@ def is_type_annotation(attr: Any) -> bool:
     return kind == "type" or (kind == "list" and len(attr.list.type) > 0)
 
 
-@functools.cache
-def _signature(handler: Handler) -> inspect.Signature:
-    return inspect.signature(handler)
-
-
-@functools.cache
-def _handler_facts(handler: Handler) -> tuple[frozenset[str], int, int, bool]:
-    """(keyword-only names, positional inputs, required inputs, takes *inputs), from the signature."""
-    parameters = _signature(handler).parameters
-    named = frozenset(n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY)
-    positional = [
-        p for p in parameters.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ][1:]
-    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters.values())
-    required = sum(1 for p in positional if p.default is inspect.Parameter.empty)
-    return named, len(positional), required, variadic
-
-
 def handler_attributes(ctx: TFContext, handler: Handler, node: Any, num_inputs: int) -> dict[str, Any]:
     """The node's attributes the handler takes; reports the ones it does not know."""
-    named, positional, required, variadic = _handler_facts(handler)
+    _, named, positional, required, variadic = handler_facts(handler)
     attributes: dict[str, Any] = {}
     unknown = []
     for key in sorted(node.attr):
