@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from converter.cli.app import EXIT_BAD_INPUT, check_output_dir, fail, internal_error, split_list, stdout
+from converter.cli.app import EXIT_BAD_INPUT, check_output_dir, fail, internal_error, spare_full_collections, split_list, stdout
 from converter.cli.frontend_options import (
     Batch,
     CaffeRandomWeights,
@@ -72,6 +72,8 @@ def convert(
         precisions = split_list(precision) if precision is not None else list(settings.precisions)
         if not precisions or set(precisions) - set(PRECISIONS):
             raise fail(f"--precision takes a comma-separated list of {', '.join(PRECISIONS)}", EXIT_BAD_INPUT)
+        if "int8" not in precisions:  # int8 calibration makes and drops graphs in loops: left to the collector
+            spare_full_collections()
         names = split_list(passes) if passes is not None else list(settings.passes)
         resolve(list(disable_pass or []))  # an unknown name is rejected, as in --passes
         names = [p for p in names if p not in set(disable_pass or [])]

@@ -1,7 +1,7 @@
 """Weight-array helpers: cheap identity checks (dedup without hashing every byte), and a contiguous
 transpose that is fast on large filters (numpy copies a 4-D transpose such as HWIO → OIHW in a
-cache-hostile order: 17 ms for a 3×3×512×512 filter here; merged into fewer axes and done as 2-D
-transposes it takes half that)."""
+cache-hostile order: 10 ms for a 3×3×512×512 filter here; merged into fewer axes and done as tiled
+2-D transposes it takes 7)."""
 
 from __future__ import annotations
 
@@ -63,23 +63,48 @@ def contiguous_transpose(array: np.ndarray, perm: Sequence[int]) -> np.ndarray:
     """`np.ascontiguousarray(array.transpose(perm))`, computed with as few strided copies as possible."""
     perm = [int(p) for p in perm]
     out_shape = tuple(array.shape[p] for p in perm)
-    groups = _merge_runs(perm)  # runs of source axes that stay adjacent and in order
-    sizes = {run[0]: int(np.prod([array.shape[a] for a in run], dtype=np.int64)) for run in groups}
+    moved = [p for p in perm if array.shape[p] != 1]  # axes of size 1 move for free
+    kept = sorted(moved)
+    squeezed_perm = [kept.index(p) for p in moved]
+    groups = _merge_runs(squeezed_perm)  # runs of source axes that stay adjacent and in order
+    sizes = {run[0]: int(np.prod([array.shape[kept[a]] for a in run], dtype=np.int64)) for run in groups}
     order = sorted(groups, key=lambda run: run[0])
-    merged = array.reshape([sizes[run[0]] for run in order])
+    merged_shape = [sizes[run[0]] for run in order]
     merged_perm = [order.index(run) for run in groups]
     if merged_perm == list(range(len(merged_perm))):
         return np.ascontiguousarray(array).reshape(out_shape)
     if read_from_file(array):  # a large memory map: read it from its file, so its pages never stay resident
         filename, offset = file_region(array)  # type: ignore[misc]
-        merged = np.fromfile(filename, dtype=array.dtype, count=array.size, offset=offset).reshape(merged.shape)
+        merged = np.fromfile(filename, dtype=array.dtype, count=array.size, offset=offset).reshape(merged_shape)
+    else:
+        merged = array.reshape(merged_shape)
     if merged_perm == [1, 0]:
-        return np.ascontiguousarray(merged.T).reshape(out_shape)
-    if merged_perm == [2, 1, 0]:  # (a, b, c) → (c, b, a): (a, b·c)ᵀ = (b, c, a), then swap the leading two
+        return _transposed_matrix(merged).reshape(out_shape)
+    if merged_perm == [2, 1, 0]:  # (a, b, c) → (c, b, a): (a·b, c)ᵀ = (c, a, b), then swap the trailing two
         a, b, c = merged.shape
-        step = np.ascontiguousarray(merged.reshape(a, b * c).T).reshape(b, c, a)
-        return np.ascontiguousarray(step.transpose(1, 0, 2)).reshape(out_shape)
+        step = _transposed_matrix(merged.reshape(a * b, c)).reshape(c, a, b)
+        return np.ascontiguousarray(step.transpose(0, 2, 1)).reshape(out_shape)
     return np.ascontiguousarray(merged.transpose(merged_perm)).reshape(out_shape)
+
+
+TILE_COLUMNS = 256
+TILED_ELEMENTS = 1 << 16
+
+
+def _transposed_matrix(matrix: np.ndarray) -> np.ndarray:
+    """`np.ascontiguousarray(matrix.T)` a tile at a time: numpy's copy of a transposed view reads
+    each element from another cache line and page; a band of rows one cache line of each column
+    wide, 256 columns at a time, stays in cache (about 2× faster on 1024 × 2048 float32)."""
+    rows, columns = matrix.shape
+    band = max(1, 64 // matrix.itemsize)
+    if matrix.size < TILED_ELEMENTS or rows <= band or columns <= band:
+        return np.ascontiguousarray(matrix.T)
+    result = np.empty((columns, rows), dtype=matrix.dtype)
+    for row in range(0, rows, band):
+        source, target = matrix[row : row + band], result[:, row : row + band]
+        for column in range(0, columns, TILE_COLUMNS):
+            target[column : column + TILE_COLUMNS] = source[:, column : column + TILE_COLUMNS].T
+    return result
 
 
 def _merge_runs(perm: list[int]) -> list[list[int]]:

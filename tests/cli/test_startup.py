@@ -110,3 +110,42 @@ def test_a_command_run_from_the_console_builds_only_that_command():
         assert "\n".join(lines[:-1]).strip() == full.stdout.strip() and lean.stderr == full.stderr
     result = subprocess.run([sys.executable, "-c", LEAN, "--help"], capture_output=True, text=True, check=True)
     assert len(json.loads(result.stdout.strip().splitlines()[-1])) > 2
+
+
+COLLECTOR = r"""
+import gc, sys
+sys.argv = ["irforge", *sys.argv[1:]]
+from converter.cli import app
+try:
+    app()
+except SystemExit:
+    pass
+print("thresholds", *gc.get_threshold())
+"""
+
+
+def test_only_a_console_conversion_spares_full_collections(tmp_path):
+    """`irforge convert` from the console raises the cyclic collector's thresholds (the pipeline
+    frees what it drops itself); `app([...])` in a process (tests, programs) leaves the defaults."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    defaults = subprocess.run([sys.executable, "-c", "import gc; print('thresholds', *gc.get_threshold())"], capture_output=True, text=True, check=True).stdout.strip()
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4, 6, 6])],
+        [numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")],
+    )
+    model = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
+    convert = ["convert", str(model), "-o", str(tmp_path / "out"), "--precision", "fp16"]
+    console = subprocess.run([sys.executable, "-c", COLLECTOR, *convert], capture_output=True, text=True, check=True)
+    assert console.stdout.strip().splitlines()[-1] == "thresholds 2000 10 1000"
+    assert (tmp_path / "out" / "FP16" / "m.xml").is_file()
+    info = subprocess.run([sys.executable, "-c", COLLECTOR, "info", str(model)], capture_output=True, text=True, check=True)
+    assert info.stdout.strip().splitlines()[-1] == defaults
+    in_process = "import gc, sys; from converter.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\nprint('thresholds', *gc.get_threshold())"
+    called = subprocess.run([sys.executable, "-c", in_process, *convert], capture_output=True, text=True, check=True)
+    assert called.stdout.strip().splitlines()[-1] == defaults

@@ -15,7 +15,7 @@ from google.protobuf import descriptor_pool  # noqa: E402
 
 from converter.errors import InvalidModelError  # noqa: E402
 from converter.frontends.tensorflow import protos  # noqa: E402
-from converter.frontends.tensorflow.bundle import OBJECT_GRAPH_KEY, read_bundle  # noqa: E402
+from converter.frontends.tensorflow.bundle import OBJECT_GRAPH_KEY, READ_BYTES, read_bundle  # noqa: E402
 from converter.ir.arrays import file_region  # noqa: E402
 
 
@@ -89,6 +89,7 @@ class Weights(tf.Module):
     def __init__(self, count: int = 0):
         rng = np.random.default_rng(0)
         self.kernel = tf.Variable(rng.standard_normal((3, 4)).astype(np.float32))
+        self.filters = tf.Variable(rng.standard_normal((3, 3, 32, 16)).astype(np.float32))  # 18 KiB: mapped
         self.half = tf.Variable(rng.standard_normal((2, 5)).astype(np.float16))
         self.ids = tf.Variable(np.arange(7, dtype=np.int64))
         self.flags = tf.Variable(np.array([True, False, True]))
@@ -123,10 +124,14 @@ def test_checkpoint_keys_and_values_equal_tensorflow(tmp_path):
     bundle = read_bundle(prefix + ".index")
     assert len(bundle) > 300
     _assert_same_as_tensorflow(prefix, bundle)
+    # over READ_BYTES read in place: a read-only view of the data file's map, at the index entry's offset
+    filters = bundle["model/filters/.ATTRIBUTES/VARIABLE_VALUE"]
+    entry = bundle.entries["model/filters/.ATTRIBUTES/VARIABLE_VALUE"]
+    assert entry.size > READ_BYTES
+    assert file_region(filters) == (str(bundle.data_path(entry.shard_id)), entry.offset) and not filters.flags.writeable
+    # smaller: read into memory (a map costs more than the read), read-only all the same
     kernel = bundle["model/kernel/.ATTRIBUTES/VARIABLE_VALUE"]
-    # read in place: a read-only view of the data file's map, at the index entry's offset
-    entry = bundle.entries["model/kernel/.ATTRIBUTES/VARIABLE_VALUE"]
-    assert file_region(kernel) == (str(bundle.data_path(entry.shard_id)), entry.offset) and not kernel.flags.writeable
+    assert file_region(kernel) is None and not kernel.flags.writeable
     graph = bundle.object_graph()
     keys = {attribute.checkpoint_key for node in graph.nodes for attribute in node.attributes}
     assert keys == set(bundle) - {OBJECT_GRAPH_KEY}

@@ -34,8 +34,8 @@ class TwoLayers(tf.Module):
 
     def __init__(self):
         super().__init__()
-        self.hidden = Dense(4, 8, seed=1)
-        self.out = Dense(8, 3, seed=2)
+        self.hidden = Dense(4, 1200, seed=1)  # 19 KB of weights: memory-mapped
+        self.out = Dense(1200, 3, seed=2)  # 14 KB: read
         self.scale = tf.Variable(np.float32(0.5))
         self.frozen_offset = tf.constant(np.float32(0.25))  # a captured constant, not a variable
 
@@ -59,14 +59,15 @@ def _check_against_tensorflow(graph, folder, feeds, tmp_path):
         np.testing.assert_allclose(value, expected[key], rtol=RTOL, atol=ATOL, err_msg=key)
 
 
-def test_tf_module_calls_are_inlined_and_variables_memory_mapped(tmp_path):
+def test_tf_module_calls_are_inlined_and_large_variables_memory_mapped(tmp_path):
     folder = tmp_path / "two_layers"
     tf.saved_model.save(TwoLayers(), str(folder))
     graph = convert_saved_model(folder)
     assert [p.name for p in graph.parameters] == ["x"]
     assert not {"StatefulPartitionedCall", "ReadVariableOp"} & set(graph.op_histogram())
     weights = [n.attrs["value"] for n in graph.nodes() if n.op.type == "Const" and n.attrs["value"].ndim == 2]
-    assert len(weights) == 2 and all(isinstance(w.base, np.memmap) for w in weights)
+    assert {w.shape: isinstance(w.base, np.memmap) for w in weights} == {(4, 1200): True, (1200, 3): False}
+    assert not any(w.flags.writeable for w in weights)
     _check_against_tensorflow(graph, folder, {"x": random(5, 4)}, tmp_path)
 
 
