@@ -15,20 +15,26 @@ HEAVY = (
 )
 
 RUN = r"""
-import json, sys
+import gc, json, sys
 sys.argv = ["irforge", *sys.argv[1:]]
 from converter.cli import app
 try:
     app()
 except SystemExit:
     pass
+print("thresholds", *gc.get_threshold())
 print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _modules(*args: str) -> set[str]:
+def _last_lines(*args: str) -> list[str]:
+    """`irforge ARGS` as from the console: the collector's thresholds line and the modules' line."""
     result = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, check=True)
-    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+    return result.stdout.strip().splitlines()[-2:]
+
+
+def _modules(*args: str) -> set[str]:
+    return set(json.loads(_last_lines(*args)[-1]))
 
 
 def _heavy(modules: set[str]) -> list[str]:
@@ -112,17 +118,6 @@ def test_a_command_run_from_the_console_builds_only_that_command():
     assert len(json.loads(result.stdout.strip().splitlines()[-1])) > 2
 
 
-COLLECTOR = r"""
-import gc, sys
-sys.argv = ["irforge", *sys.argv[1:]]
-from converter.cli import app
-try:
-    app()
-except SystemExit:
-    pass
-print("thresholds", *gc.get_threshold())
-"""
-
 
 def test_only_a_console_conversion_spares_full_collections(tmp_path):
     """`irforge convert` from the console raises the cyclic collector's thresholds (the pipeline
@@ -141,11 +136,9 @@ def test_only_a_console_conversion_spares_full_collections(tmp_path):
     model = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
     convert = ["convert", str(model), "-o", str(tmp_path / "out"), "--precision", "fp16"]
-    console = subprocess.run([sys.executable, "-c", COLLECTOR, *convert], capture_output=True, text=True, check=True)
-    assert console.stdout.strip().splitlines()[-1] == "thresholds 2000 10 1000"
+    assert _last_lines(*convert)[0] == "thresholds 2000 10 1000"
     assert (tmp_path / "out" / "FP16" / "m.xml").is_file()
-    info = subprocess.run([sys.executable, "-c", COLLECTOR, "info", str(model)], capture_output=True, text=True, check=True)
-    assert info.stdout.strip().splitlines()[-1] == defaults
+    assert _last_lines("info", str(model))[0] == defaults
     in_process = "import gc, sys; from converter.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\nprint('thresholds', *gc.get_threshold())"
     called = subprocess.run([sys.executable, "-c", in_process, *convert], capture_output=True, text=True, check=True)
     assert called.stdout.strip().splitlines()[-1] == defaults
